@@ -1,0 +1,1 @@
+"""Database connections and schema migrations."""
