@@ -58,9 +58,7 @@ class RateLimit:
 @dataclass(frozen=True, slots=True)
 class Settings:
     port: int = 3000
-    database: Database = field(
-        default_factory=lambda: Database("sqlite", "sqlite://one-api.db")
-    )
+    database: Database = field(default_factory=lambda: Database("sqlite", "sqlite://one-api.db"))
     log_database: Database | None = None
     redis_url: str = ""
     redis_pool_size: int = 10
@@ -231,3 +229,10 @@ def load_settings(
         debug=_bool(env, "DEBUG", False),
         hypercorn_config=_get(env, "HYPERCORN_CONFIG", "hypercorn.toml"),
     )
+
+
+def settings_from_environ() -> Settings:
+    """The one place that reads the process environment."""
+    import os
+
+    return load_settings(os.environ)

@@ -45,13 +45,18 @@ async def downgrade(db: BaseDBAsyncClient) -> str:
 async def render(dialect: Dialect) -> dict[str, str]:
     """The init migration text of each app for ``dialect``."""
     url = PLACEHOLDER_URLS[dialect]
-    await Tortoise.init(config={
-        "connections": {"default": url, "logs": url},
-        "apps": {
-            MAIN_APP: {"models": ["newapi.models", "aerich.models"], "default_connection": "default"},
-            LOGS_APP: {"models": ["newapi.models.log"], "default_connection": "logs"},
-        },
-    })
+    await Tortoise.init(
+        config={
+            "connections": {"default": url, "logs": url},
+            "apps": {
+                MAIN_APP: {
+                    "models": ["newapi.models", "aerich.models"],
+                    "default_connection": "default",
+                },
+                LOGS_APP: {"models": ["newapi.models.log"], "default_connection": "logs"},
+            },
+        }
+    )
     try:
         main_sql = get_schema_sql(Tortoise.get_connection("default"), safe=True)
         logs_sql = get_schema_sql(Tortoise.get_connection("logs"), safe=True)

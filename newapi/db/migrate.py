@@ -73,39 +73,45 @@ def expected_schema(root: Path, dialect: Dialect, app: str) -> dict[str, TableSp
     return tables
 
 
-async def _existing(conn: BaseDBAsyncClient, dialect: Dialect) -> tuple[dict[str, set[str]], set[str]]:
+async def _existing(
+    conn: BaseDBAsyncClient, dialect: Dialect
+) -> tuple[dict[str, set[str]], set[str]]:
     """Existing tables with their columns, and the names of existing indexes."""
     rows: list[dict[str, Any]]
     if dialect == "sqlite":
-        names = await conn.execute_query_dict(
-            "SELECT name FROM sqlite_master WHERE type='table'")
+        names = await conn.execute_query_dict("SELECT name FROM sqlite_master WHERE type='table'")
         tables: dict[str, set[str]] = {}
         for row in names:
             info = await conn.execute_query_dict(f'PRAGMA table_info("{row["name"]}")')
             tables[row["name"]] = {c["name"] for c in info}
-        indexes = await conn.execute_query_dict(
-            "SELECT name FROM sqlite_master WHERE type='index'")
+        indexes = await conn.execute_query_dict("SELECT name FROM sqlite_master WHERE type='index'")
         return tables, {r["name"] for r in indexes}
     if dialect == "postgres":
         rows = await conn.execute_query_dict(
             "SELECT table_name AS t, column_name AS c FROM information_schema.columns "
-            "WHERE table_schema = current_schema()")
+            "WHERE table_schema = current_schema()"
+        )
         indexes = await conn.execute_query_dict(
-            "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()")
+            "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()"
+        )
     else:
         rows = await conn.execute_query_dict(
             "SELECT table_name AS t, column_name AS c FROM information_schema.columns "
-            "WHERE table_schema = DATABASE()")
+            "WHERE table_schema = DATABASE()"
+        )
         indexes = await conn.execute_query_dict(
             "SELECT DISTINCT index_name AS name FROM information_schema.statistics "
-            "WHERE table_schema = DATABASE()")
+            "WHERE table_schema = DATABASE()"
+        )
     found: dict[str, set[str]] = {}
     for row in rows:
         found.setdefault(row["t"], set()).add(row["c"])
     return found, {r["name"] for r in indexes}
 
 
-async def adopt(conn: BaseDBAsyncClient, dialect: Dialect, expected: dict[str, TableSpec]) -> list[str]:
+async def adopt(
+    conn: BaseDBAsyncClient, dialect: Dialect, expected: dict[str, TableSpec]
+) -> list[str]:
     """Add what existing tables lack; return the statements run."""
     tables, indexes = await _existing(conn, dialect)
     statements: list[str] = []
@@ -139,8 +145,9 @@ async def verify(conn: BaseDBAsyncClient, dialect: Dialect, expected: dict[str, 
         if missing:
             problems.append(f"{spec.name} lacks {', '.join(missing)}")
     if problems:
-        raise SchemaMismatch("database schema is out of date (run `newapi migrate`): "
-                             + "; ".join(problems))
+        raise SchemaMismatch(
+            "database schema is out of date (run `newapi migrate`): " + "; ".join(problems)
+        )
 
 
 def _plan(settings: Settings) -> list[AppMigration]:

@@ -85,11 +85,15 @@ def add_column_sql(dialect: Dialect, table: str, column: str, definition: str) -
     definition = definition.replace(" UNIQUE", "")
     if " NOT NULL" in definition and " DEFAULT " not in definition:
         definition = definition.replace(" NOT NULL", "")
-    statements = [f"ALTER TABLE {quote(dialect, table)} ADD COLUMN {quote(dialect, column)} "
-                  f"{definition}"]
+    statements = [
+        f"ALTER TABLE {quote(dialect, table)} ADD COLUMN {quote(dialect, column)} {definition}"
+    ]
     if unique:
-        statements.append(create_index_sql(
-            dialect, IndexSpec(f"uniq_{table}_{column}", table, (column,), unique=True)))
+        statements.append(
+            create_index_sql(
+                dialect, IndexSpec(f"uniq_{table}_{column}", table, (column,), unique=True)
+            )
+        )
     return statements
 
 
@@ -97,8 +101,10 @@ def create_index_sql(dialect: Dialect, index: IndexSpec) -> str:
     kind = "UNIQUE INDEX" if index.unique else "INDEX"
     columns = ", ".join(quote(dialect, c) for c in index.columns)
     exists = "" if dialect == "mysql" else "IF NOT EXISTS "
-    return (f"CREATE {kind} {exists}{quote(dialect, index.name)} "
-            f"ON {quote(dialect, index.table)} ({columns})")
+    return (
+        f"CREATE {kind} {exists}{quote(dialect, index.name)} "
+        f"ON {quote(dialect, index.table)} ({columns})"
+    )
 
 
 def abilities_sql(dialect: Dialect) -> str:
@@ -115,8 +121,10 @@ def abilities_sql(dialect: Dialect) -> str:
         f"{q('weight')} BIGINT DEFAULT 0",
         f"{q('tag')} VARCHAR(191)",
     ]
-    indexes = [IndexSpec(f"idx_abilities_{c}", "abilities", (c,))
-               for c in ("channel_id", "priority", "weight", "tag")]
+    indexes = [
+        IndexSpec(f"idx_abilities_{c}", "abilities", (c,))
+        for c in ("channel_id", "priority", "weight", "tag")
+    ]
     if dialect == "mysql":
         lines.append(f"PRIMARY KEY ({q('group')}, {q('model')}, {q('channel_id')})")
         lines += [f"KEY {q(i.name)} ({q(i.columns[0])})" for i in indexes]

@@ -1,0 +1,5 @@
+import sys
+
+from newapi.cli import main
+
+sys.exit(main())

@@ -1,0 +1,29 @@
+"""The ``/api`` admin API: same routes, envelope and JSON shapes as new-api."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+
+
+def blueprints() -> list[Blueprint]:
+    from newapi.admin import (
+        channels,
+        data,
+        logs,
+        options,
+        redemptions,
+        system,
+        tokens,
+        users,
+    )
+
+    return [
+        system.bp,
+        users.bp,
+        tokens.bp,
+        channels.bp,
+        options.bp,
+        logs.bp,
+        data.bp,
+        redemptions.bp,
+    ]

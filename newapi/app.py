@@ -1,0 +1,143 @@
+"""``create_app()``: blueprints, error rendering and the lifespan (database, cache, tasks)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from quart import Quart, Response, request
+from tortoise import Tortoise
+from tortoise.exceptions import DBConnectionError, IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from newapi.admin import blueprints
+from newapi.admin.respond import json_response
+from newapi.auth.ratelimit import enforce
+from newapi.cache import Cache, MemoryCache, RedisCache
+from newapi.cache.entities import EntityCache
+from newapi.config import Settings, settings_from_environ
+from newapi.db import migrate
+from newapi.db.connection import tortoise_config
+from newapi.errors import (
+    BadRequest,
+    GatewayError,
+    NotFound,
+    PayloadTooLarge,
+    admin_body,
+)
+from newapi.state import EXTENSION, AppState, app_state
+from newapi.store.options import OptionStore
+
+log = logging.getLogger(__name__)
+
+
+def _make_cache(settings: Settings) -> Cache:
+    if settings.redis_url:
+        return RedisCache(settings.redis_url, settings.redis_pool_size)
+    return MemoryCache()
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    settings = settings or settings_from_environ()
+    app = Quart("newapi")
+    app.secret_key = settings.session_secret
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_body_bytes,
+        SESSION_COOKIE_NAME="session",
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+    )
+    cache = _make_cache(settings)
+    options = OptionStore()
+    app.extensions[EXTENSION] = AppState(
+        settings=settings,
+        cache=cache,
+        entities=EntityCache(cache, settings.crypto_secret, settings.sync_frequency),
+        options=options,
+        started_at=int(time.time()),
+    )
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
+    _install_error_handlers(app)
+    app.before_request(_global_api_rate_limit)
+    app.before_serving(_startup)
+    app.after_serving(_shutdown)
+    return app
+
+
+async def _startup() -> None:
+    state = app_state()
+    settings = state.settings
+    if settings.session_secret_generated:
+        log.warning("SESSION_SECRET is not set: sessions use a random secret and end on restart")
+    # One database per process: request tasks do not inherit the lifespan's context, so the
+    # ORM context is made the process-wide fallback.
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    await migrate.check(settings)
+    await state.cache.ping()
+    await state.options.reload()
+    state.every(settings.sync_frequency, state.options.reload, "options-sync")
+    log.info(
+        "newapi ready: database %s, cache %s",
+        settings.database.display,
+        "redis" if settings.redis_url else "memory",
+    )
+
+
+async def _shutdown() -> None:
+    state = app_state()
+    await state.stop()
+    await state.cache.close()
+    await Tortoise.close_connections()
+
+
+async def _global_api_rate_limit() -> None:
+    if request.path.startswith("/api/"):
+        state = app_state()
+        await enforce(state.cache, state.settings.global_api_rate_limit, "GA")
+
+
+def _install_error_handlers(app: Quart) -> None:
+    @app.errorhandler(GatewayError)
+    async def gateway_error(error: GatewayError) -> Response:
+        body, status = admin_body(error)
+        return json_response(body, status)
+
+    @app.errorhandler(IntegrityError)
+    async def integrity_error(error: IntegrityError) -> Response:
+        # Translated here, once: a unique column refused a duplicate.
+        return json_response(
+            {"success": False, "message": "a record with the same unique value already exists"}
+        )
+
+    @app.errorhandler(DBConnectionError)
+    async def database_down(error: DBConnectionError) -> Response:
+        log.error("database unavailable: %s", type(error).__name__)
+        return json_response({"success": False, "message": "database unavailable"}, 503)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        mapped: GatewayError
+        if status == 413:
+            mapped = PayloadTooLarge("request body is too large")
+        elif status == 404:
+            mapped = NotFound(f"no route for {request.method} {request.path}")
+            return json_response({"success": False, "message": mapped.message}, 404)
+        elif status == 405:
+            return json_response(
+                {"success": False, "message": f"method {request.method} not allowed"}, 405
+            )
+        else:
+            mapped = BadRequest(error.description or "bad request")
+            return json_response({"success": False, "message": mapped.message}, status)
+        body, code = admin_body(mapped)
+        return json_response(body, code)
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> Response:
+        # The last line of defence: log the traceback, never send it.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_response({"success": False, "message": "internal server error"}, 500)

@@ -1,0 +1,1 @@
+"""Who is calling the admin API: sessions, access tokens, roles, passwords and rate limits."""

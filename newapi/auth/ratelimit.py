@@ -1,0 +1,23 @@
+"""Fixed-window rate limits per client IP, counted in the shared cache."""
+
+from __future__ import annotations
+
+from quart import request
+
+from newapi.cache.base import Cache
+from newapi.config import RateLimit
+from newapi.errors import RateLimited
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+async def enforce(cache: Cache, limit: RateLimit, mark: str) -> None:
+    if not limit.enabled:
+        return
+    count = await cache.hit(f"rateLimit:{mark}{client_ip()}", limit.duration)
+    if count > limit.count:
+        raise RateLimited(
+            f"too many requests: at most {limit.count} in {limit.duration} seconds, try later"
+        )

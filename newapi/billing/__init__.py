@@ -1,0 +1,1 @@
+"""Prices and ratios (pure), and later the quota ledger."""

@@ -1,0 +1,99 @@
+"""``newapi serve | migrate | version`` (also ``python -m newapi``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import newapi
+from newapi.config import ConfigError, Settings, settings_from_environ
+
+log = logging.getLogger("newapi")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if settings.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Tortoise logs every SQL statement with its parameters (passwords, keys) at DEBUG.
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+
+
+def _hypercorn_config(settings: Settings):  # type: ignore[no-untyped-def]
+    from hypercorn.config import Config
+
+    path = Path(settings.hypercorn_config)
+    config = Config.from_toml(path) if path.exists() else Config()
+    config.bind = [f"0.0.0.0:{settings.port}"]
+    return config
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from newapi.db.migrate import migrate
+
+    if not settings.is_master:
+        log.error("NODE_TYPE=slave: migrations run only on the master node")
+        return 1
+    applied = asyncio.run(migrate(settings))
+    log.info(
+        "database %s is up to date (%d migration(s) applied)",
+        settings.database.display,
+        len(applied),
+    )
+    return 0
+
+
+def cmd_serve(settings: Settings, *, migrate_first: bool) -> int:
+    from hypercorn.asyncio import serve
+
+    from newapi.app import create_app
+
+    if migrate_first and settings.is_master:
+        code = cmd_migrate(settings)
+        if code:
+            return code
+    config = _hypercorn_config(settings)
+    if config.workers > 1:
+        from hypercorn.run import run
+
+        config.application_path = "newapi.asgi:app"
+        return run(config)
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is absent on Windows only
+        runner = asyncio.run
+    runner(serve(create_app(settings), config))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="newapi", description=newapi.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_parser = sub.add_parser("serve", help="serve the gateway with Hypercorn")
+    serve_parser.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate first (the schema must already be current)",
+    )
+    sub.add_parser("migrate", help="create or adopt the database schema")
+    sub.add_parser("version", help="print the version")
+    args = parser.parse_args(argv)
+    if args.command == "version":
+        print(newapi.__version__)
+        return 0
+    try:
+        settings = settings_from_environ()
+    except ConfigError as exc:
+        print(f"newapi: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    if args.command == "migrate":
+        return cmd_migrate(settings)
+    return cmd_serve(settings, migrate_first=not args.no_migrate)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.gateway import ApiClient, Gateway, setup_root
+
+StartGateway = Callable[..., Awaitable[Gateway]]
+
+
+@pytest.fixture
+async def start_gateway(tmp_path: Path) -> AsyncIterator[StartGateway]:
+    """Start newapi servers with extra env; all are stopped after the test."""
+    started: list[Gateway] = []
+
+    async def start(workdir: Path | None = None, **env: str) -> Gateway:
+        gateway = Gateway(workdir or tmp_path, env)
+        started.append(gateway)
+        await gateway.start()
+        return gateway
+
+    yield start
+    for gateway in started:
+        await gateway.stop()
+
+
+@pytest.fixture(scope="module")
+async def gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gateway]:
+    """One SQLite-backed server shared by a test module."""
+    server = Gateway(tmp_path_factory.mktemp("gateway"), {})
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="module")
+async def root(gateway: Gateway) -> AsyncIterator[ApiClient]:
+    """A root admin logged in to the module's server (setup done)."""
+    client = await setup_root(gateway.url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def anon(gateway: Gateway) -> AsyncIterator[ApiClient]:
+    client = ApiClient(gateway.url)
+    yield client
+    await client.close()
