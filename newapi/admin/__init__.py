@@ -14,12 +14,14 @@ def blueprints() -> list[Blueprint]:
         redemptions,
         system,
         tokens,
+        user_admin,
         users,
     )
 
     return [
         system.bp,
         users.bp,
+        user_admin.bp,
         tokens.bp,
         channels.bp,
         options.bp,
