@@ -9,8 +9,12 @@ from newapi.errors import ServiceUnavailable
 class RedisCache:
     """The shared cache for several nodes. Redis errors become :class:`ServiceUnavailable`."""
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
-        pool = aioredis.ConnectionPool.from_url(url, max_connections=max(pool_size, 1) * 10)
+    def __init__(self, url: str, pool_size: int = 10, wait_seconds: float = 5.0) -> None:
+        # A blocking pool makes a burst wait for a free connection instead of failing with
+        # "Too many connections" (what redis-py's default pool does past its limit).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=max(pool_size, 1), timeout=wait_seconds
+        )
         self._redis = aioredis.Redis(connection_pool=pool)
 
     async def get(self, key: str) -> bytes | None:

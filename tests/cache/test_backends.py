@@ -1,0 +1,74 @@
+"""Both cache backends honour one contract: values, TTLs, deletes and fixed-window counters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from newapi.cache import Cache, MemoryCache, RedisCache
+from newapi.cache.entities import EntityCache
+from tests.support.services import redis_database
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
+    if request.param == "memory":
+        backend: Cache = MemoryCache(max_entries=50)
+        yield backend
+        await backend.close()
+        return
+    async with redis_database() as url:
+        backend = RedisCache(url)
+        yield backend
+        await backend.close()
+
+
+async def test_set_get_delete(cache: Cache) -> None:
+    assert await cache.get("a") is None
+    await cache.set("a", b"1", ttl=10)
+    await cache.set("b", b"2", ttl=10)
+    assert await cache.get("a") == b"1"
+    await cache.delete("a", "b", "missing")
+    assert await cache.get("a") is None and await cache.get("b") is None
+
+
+async def test_ttl_expires(cache: Cache) -> None:
+    await cache.set("short", b"x", ttl=0.2)
+    assert await cache.get("short") == b"x"
+    await asyncio.sleep(0.35)
+    assert await cache.get("short") is None
+
+
+async def test_fixed_window_counter(cache: Cache) -> None:
+    counts = [await cache.hit("rl:test", window=1) for _ in range(3)]
+    assert counts == [1, 2, 3]
+    await asyncio.sleep(1.2)
+    assert await cache.hit("rl:test", window=1) == 1
+
+
+async def test_concurrent_hits_are_all_counted(cache: Cache) -> None:
+    counts = await asyncio.gather(*(cache.hit("rl:burst", window=30) for _ in range(200)))
+    assert sorted(counts) == list(range(1, 201))
+
+
+async def test_memory_cache_is_bounded() -> None:
+    cache = MemoryCache(max_entries=3)
+    for index in range(5):
+        await cache.set(f"k{index}", b"v", ttl=60)
+    assert [await cache.get(f"k{i}") for i in range(5)] == [None, None, b"v", b"v", b"v"]
+
+
+async def test_entity_cache_names_tokens_by_hmac(cache: Cache) -> None:
+    entities = EntityCache(cache, crypto_secret="s3cret", ttl=60)
+    other = EntityCache(cache, crypto_secret="another", ttl=60)
+    raw_key = "A" * 48
+    assert raw_key not in entities.token_key(raw_key)
+    assert entities.token_key(raw_key) != other.token_key(raw_key)
+    await entities.put_token(raw_key, {"id": 7, "remain_quota": 5})
+    assert await entities.get_token(raw_key) == {"id": 7, "remain_quota": 5}
+    assert await other.get_token(raw_key) is None
+    await entities.put_user(3, {"id": 3, "quota": 1})
+    await entities.invalidate(token_keys=(raw_key,), user_ids=(3,))
+    assert await entities.get_token(raw_key) is None and await entities.get_user(3) is None
