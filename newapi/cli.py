@@ -22,6 +22,8 @@ def _configure_logging(settings: Settings) -> None:
     # Tortoise logs every SQL statement with its parameters (passwords, keys) at DEBUG.
     logging.getLogger("tortoise").setLevel(logging.WARNING)
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    # Hypercorn writes its own lines (errorlog = "-"); do not print them twice.
+    logging.getLogger("hypercorn.error").propagate = False
 
 
 def _hypercorn_config(settings: Settings):  # type: ignore[no-untyped-def]
