@@ -15,9 +15,10 @@ from newapi.auth.guards import current_user, user_required
 from newapi.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
 from newapi.auth.ratelimit import enforce
 from newapi.errors import BadRequest, Forbidden
-from newapi.models import User
+from newapi.models import Token, User
 from newapi.models.user import ROLE_COMMON, USER_ENABLED
 from newapi.state import app_state
+from newapi.store.tokens import new_key
 
 bp = Blueprint("users", __name__, url_prefix="/api/user")
 
@@ -100,7 +101,7 @@ async def register() -> Response:
     aff = body.str("aff_code").strip()
     if aff:
         inviter = await User.filter(aff_code=aff, deleted_at__isnull=True).first()
-    await User.create(
+    user = await User.create(
         username=username,
         password=await hash_password(password),
         display_name=username,
@@ -112,6 +113,17 @@ async def register() -> Response:
         inviter_id=inviter.id if inviter else 0,
         created_at=int(time.time()),
     )
+    if state.settings.generate_default_token:
+        now = int(time.time())
+        await Token.create(
+            user_id=user.id,
+            key=new_key(),
+            name=f"{username}'s default key",
+            status=1,
+            created_time=now,
+            accessed_time=now,
+            unlimited_quota=True,
+        )
     return ok(message="registered")
 
 

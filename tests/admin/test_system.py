@@ -125,3 +125,17 @@ async def test_secrets_never_reach_the_log(start_gateway: StartGateway) -> None:
     for secret in (ROOT_PASSWORD, access, key):
         assert secret not in text
     assert "Traceback" not in text
+
+
+async def test_generate_default_token_on_register(start_gateway: StartGateway) -> None:
+    gateway = await start_gateway(GENERATE_DEFAULT_TOKEN="true")
+    anon = ApiClient(gateway.url)
+    try:
+        assert (
+            await anon.post("/api/user/register", {"username": "dora", "password": "dora-pass"})
+        ).success
+        assert (await anon.login("dora", "dora-pass")).success
+        tokens = (await anon.get("/api/token/")).data["items"]
+        assert len(tokens) == 1 and tokens[0]["unlimited_quota"] is True
+    finally:
+        await anon.close()
