@@ -79,6 +79,8 @@ async def _startup() -> None:
     await state.cache.ping()
     await state.options.reload()
     state.every(settings.sync_frequency, state.options.reload, "options-sync")
+    await state.channels.refresh()
+    state.every(settings.sync_frequency, state.channels.refresh, "channel-sync")
     log.info(
         "newapi ready: database %s, cache %s",
         settings.database.display,

@@ -35,13 +35,20 @@ def _hypercorn_config(settings: Settings):  # type: ignore[no-untyped-def]
     return config
 
 
+def _fail(message: str) -> int:
+    print(f"newapi: {message}", file=sys.stderr)
+    return 1
+
+
 def cmd_migrate(settings: Settings) -> int:
-    from newapi.db.migrate import migrate
+    from newapi.db.migrate import FAILURES, failure_message, migrate
 
     if not settings.is_master:
-        log.error("NODE_TYPE=slave: migrations run only on the master node")
-        return 1
-    applied = asyncio.run(migrate(settings))
+        return _fail("NODE_TYPE=slave: migrations run only on the master node")
+    try:
+        applied = asyncio.run(migrate(settings))
+    except FAILURES as exc:
+        return _fail(failure_message(exc))
     log.info(
         "database %s is up to date (%d migration(s) applied)",
         settings.database.display,
@@ -50,15 +57,25 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
+def cmd_check(settings: Settings) -> int:
+    """Refuse to serve a database whose schema is stale (a slave, or ``--no-migrate``)."""
+    from newapi.db.migrate import FAILURES, check_database, failure_message
+
+    try:
+        asyncio.run(check_database(settings))
+    except FAILURES as exc:
+        return _fail(failure_message(exc))
+    return 0
+
+
 def cmd_serve(settings: Settings, *, migrate_first: bool) -> int:
     from hypercorn.asyncio import serve
 
     from newapi.app import create_app
 
-    if migrate_first and settings.is_master:
-        code = cmd_migrate(settings)
-        if code:
-            return code
+    code = cmd_migrate(settings) if migrate_first and settings.is_master else cmd_check(settings)
+    if code:
+        return code
     config = _hypercorn_config(settings)
     if config.workers > 1:
         from hypercorn.run import run

@@ -8,19 +8,23 @@ names the variable, and start-up stops with it.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal, TypeVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 log = logging.getLogger(__name__)
 
 Engine = Literal["sqlite", "postgres", "mysql"]
 T = TypeVar("T")
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+# Go's strconv.ParseBool spellings (new-api's), plus yes/no and on/off.
+_TRUE = frozenset({"1", "t", "true", "yes", "on"})
+_FALSE = frozenset({"0", "f", "false", "no", "off"})
+DEFAULT_SQLITE_PATH = "one-api.db?_busy_timeout=30000"
 
 
 class ConfigError(ValueError):
@@ -33,10 +37,14 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """Where one database lives, as Tortoise wants it."""
+    """Where one database lives: a Tortoise URL plus the driver options its DSN asked for."""
 
     engine: Engine
-    url: str  # a Tortoise connection URL
+    url: str  # a Tortoise connection URL; user and password percent-encoded
+    # Driver keyword options translated from the DSN's query (newapi.db.connection applies them):
+    # PostgreSQL ssl/timeout/application_name/target_session_attrs/host, MySQL ssl/connect_timeout.
+    options: tuple[tuple[str, str], ...] = ()
+    server_settings: tuple[tuple[str, str], ...] = ()  # PostgreSQL run-time parameters
 
     @property
     def display(self) -> str:
@@ -71,12 +79,13 @@ class Settings:
     node_name: str = ""
     max_request_body_mb: int = 128
     sql_max_open_conns: int = 1000
-    global_api_rate_limit: RateLimit = RateLimit(True, 180, 180)
+    global_api_rate_limit: RateLimit = RateLimit(True, 360, 180)
     critical_rate_limit: RateLimit = RateLimit(True, 20, 1200)
     search_rate_limit: RateLimit = RateLimit(True, 10, 60)
     generate_default_token: bool = False
     debug: bool = False
     hypercorn_config: str = "hypercorn.toml"
+    migrations_dir: str = ""  # NEWAPI_MIGRATIONS_DIR; empty: the source tree's migrations/
 
     @property
     def is_master(self) -> bool:
@@ -91,7 +100,9 @@ def _get(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name, default).strip()
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None
+) -> int:
     raw = _get(env, name)
     if raw == "":
         return default
@@ -101,6 +112,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(name, f"expected an integer, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(name, f"must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(name, f"must be at most {maximum}, got {value}")
     return value
 
 
@@ -123,61 +136,209 @@ def _rate_limit(env: Mapping[str, str], prefix: str, count: int, duration: int) 
     )
 
 
-def _sqlite_url(path: str) -> str:
-    """new-api's SQLITE_PATH may carry go-sqlite query options; Tortoise wants a bare path."""
-    bare = path.split("?", 1)[0]
+# --- database DSNs (reference: admin §1) ------------------------------------------------------
+
+# go-sqlite query options that have a PRAGMA of the same meaning (mattn and glebarez spellings).
+_SQLITE_PRAGMAS = MappingProxyType(
+    {
+        "_busy_timeout": "busy_timeout",
+        "_timeout": "busy_timeout",
+        "_journal_mode": "journal_mode",
+        "_journal": "journal_mode",
+        "_synchronous": "synchronous",
+        "_sync": "synchronous",
+    }
+)
+_PRAGMA_CALL = re.compile(r"^(\w+)\((\w+)\)$")  # glebarez: _pragma=busy_timeout(5000)
+_WORD = re.compile(r"^\w+$")
+_PG_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_PG_DRIVER_OPTIONS = ("application_name", "target_session_attrs", "host")
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_GO_UNITS = MappingProxyType({"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0})
+_MYSQL_TLS = MappingProxyType(
+    {"true": "verify", "skip-verify": "skip-verify", "preferred": "skip-verify"}
+)
+_MYSQL_FORM = "user:pass@tcp(host:port)/dbname"
+
+
+def _sqlite_database(path: str) -> Database:
+    """SQLITE_PATH, e.g. ``one-api.db?_busy_timeout=30000``: go-sqlite options become PRAGMAs."""
+    bare, _, query = path.partition("?")
+    bare = bare.strip().removeprefix("file:")
     if not bare:
         raise ConfigError("SQLITE_PATH", "empty path")
-    return f"sqlite://{bare}"
+    pragmas: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        call = _PRAGMA_CALL.match(value.replace(" ", "")) if key == "_pragma" else None
+        if call:
+            pragmas[call[1].lower()] = call[2]
+        elif key in _SQLITE_PRAGMAS:
+            pragmas[_SQLITE_PRAGMAS[key]] = value
+    for name, value in pragmas.items():
+        if not _WORD.match(value):
+            raise ConfigError("SQLITE_PATH", f"bad value {value!r} for {name}")
+    suffix = "?" + urlencode(pragmas) if pragmas else ""
+    return Database("sqlite", f"sqlite://{bare}{suffix}")
 
 
-def _go_mysql_url(variable: str, dsn: str) -> str:
-    """``user:pass@tcp(host:port)/db?params`` (go-sql-driver) -> ``mysql://user:pass@host:port/db``."""
-    creds, sep, rest = dsn.rpartition("@")
-    if not sep:
-        creds, rest = "", dsn
-    if rest.startswith("tcp(") and ")" in rest:
-        address, _, tail = rest[4:].partition(")")
-    elif rest.startswith("unix("):
-        raise ConfigError(variable, "unix-socket MySQL DSNs are not supported; use tcp(host:port)")
+def _userinfo(user: str, password: str) -> str:
+    if not user and not password:
+        return ""
+    info = quote(user, safe="")
+    if password:
+        info += ":" + quote(password, safe="")
+    return info + "@"
+
+
+def _host_port(host: str, port: int | None) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{port}" if port else shown
+
+
+def _postgres_options(
+    variable: str, query: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The DSN query as asyncpg options; like pgx, unknown keys are run-time parameters."""
+    options: list[tuple[str, str]] = []
+    settings: list[tuple[str, str]] = []
+    for key, value in query:
+        if key == "sslmode":
+            if value not in _PG_SSL_MODES:
+                raise ConfigError(variable, f"sslmode must be one of {', '.join(_PG_SSL_MODES)}")
+            options.append(("ssl", value))
+        elif key == "connect_timeout":
+            if not value.isdigit():
+                raise ConfigError(variable, f"connect_timeout must be whole seconds, got {value!r}")
+            if int(value) > 0:
+                options.append(("timeout", value))
+        elif key in _PG_DRIVER_OPTIONS:
+            options.append((key, value))
+        elif key.startswith("ssl") or key in ("passfile", "service", "port"):
+            raise ConfigError(variable, f"the DSN option {key} is not supported")
+        else:
+            settings.append((key, value))
+    return options, settings
+
+
+def _postgres_database(variable: str, dsn: str) -> Database:
+    try:
+        parts = urlsplit(dsn)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(variable, f"malformed PostgreSQL URL: {exc}") from None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    database = unquote(parts.path.strip("/"))
+    if not database or "/" in database:
+        raise ConfigError(variable, "the PostgreSQL URL names no database (…/dbname)")
+    if not parts.hostname and not dict(query).get("host"):
+        raise ConfigError(variable, "the PostgreSQL URL names no host")
+    options, settings = _postgres_options(variable, query)
+    netloc = _userinfo(unquote(parts.username or ""), unquote(parts.password or ""))
+    if parts.hostname:
+        netloc += _host_port(parts.hostname, port)
+    url = f"postgres://{netloc}/{quote(database, safe='')}"
+    return Database("postgres", url, tuple(options), tuple(settings))
+
+
+def _go_seconds(variable: str, value: str) -> float:
+    """A Go duration such as ``30s``, ``1m30s`` or ``500ms``, in seconds."""
+    matches = list(_GO_DURATION.finditer(value))
+    if not matches or "".join(m[0] for m in matches) != value:
+        raise ConfigError(variable, f"timeout must be a Go duration such as 30s, got {value!r}")
+    return sum(float(m[1]) * _GO_UNITS[m[2]] for m in matches)
+
+
+def _mysql_options(variable: str, query: str) -> tuple[tuple[str, str], ...]:
+    """go-sql-driver parameters that matter here; parseTime, loc, charset... need nothing."""
+    options: list[tuple[str, str]] = []
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key == "tls" and value.lower() not in ("", "false"):
+            if value.lower() not in _MYSQL_TLS:
+                raise ConfigError(variable, f"tls={value} is not supported (true or skip-verify)")
+            options.append(("ssl", _MYSQL_TLS[value.lower()]))
+        elif key == "timeout":
+            options.append(("connect_timeout", repr(_go_seconds(variable, value))))
+    return tuple(options)
+
+
+def _mysql_address(variable: str, address: str) -> str:
+    """``tcp(host:port)``, ``host:port`` or nothing (go-sql-driver's 127.0.0.1:3306)."""
+    if address.startswith("unix("):
+        raise ConfigError(variable, f"unix-socket MySQL DSNs are not supported; use {_MYSQL_FORM}")
+    call = re.fullmatch(r"tcp6?\((.*)\)", address)
+    if call:
+        address = call[1]
+    elif "(" in address or ")" in address:
+        raise ConfigError(variable, f"unknown MySQL protocol in {address!r}; use {_MYSQL_FORM}")
+    address = address or "127.0.0.1:3306"
+    if ":" not in address or address.endswith("]"):  # no port; "[::1]" is an IPv6 address
+        host, port = address, "3306"
     else:
-        address, slash, tail = rest.partition("/")
-        tail = slash + tail
-    database = tail.lstrip("/").split("?", 1)[0]
+        host, _, port = address.rpartition(":")
+    if not port.isdigit() or not host:
+        raise ConfigError(variable, f"bad MySQL address {address!r}; use {_MYSQL_FORM}")
+    return f"{host}:{port}"
+
+
+def _mysql_database(variable: str, user: str, password: str, address: str, tail: str) -> Database:
+    database, _, query = tail.partition("?")
     if not database:
         raise ConfigError(variable, "the MySQL DSN names no database (…/dbname)")
+    url = (
+        f"mysql://{_userinfo(user, password)}{_mysql_address(variable, address)}/{database}"
+        "?charset=utf8mb4"
+    )
+    return Database("mysql", url, _mysql_options(variable, query))
+
+
+def _go_mysql(variable: str, dsn: str) -> Database:
+    """go-sql-driver's ``[user[:password]@][tcp(host:port)]/dbname[?params]``.
+
+    Split as the driver does: the database name follows the last ``/``, the credentials end at
+    the last ``@`` before it and the user at the first ``:``; nothing is percent-decoded, so a
+    password may hold ``@``, ``:``, ``/`` or ``%`` as it is.
+    """
+    slash = dsn.rfind("/")
+    if slash < 0:
+        raise ConfigError(variable, f"not a PostgreSQL URL or a MySQL DSN ({_MYSQL_FORM})")
+    creds, at, address = dsn[:slash].rpartition("@")
+    if not at:
+        creds, address = "", dsn[:slash]
     user, _, password = creds.partition(":")
-    auth = quote(unquote(user), safe="")
-    if password:
-        auth += ":" + quote(unquote(password), safe="")
-    host = address or "127.0.0.1:3306"
-    if ":" not in host:
-        host += ":3306"
-    return f"mysql://{auth}@{host}/{database}?charset=utf8mb4"
+    return _mysql_database(variable, user, password, address, dsn[slash + 1 :])
+
+
+def _mysql_url_form(variable: str, dsn: str) -> Database:
+    """``mysql://user:pass@host:port/dbname``: not new-api's form, accepted for convenience."""
+    try:
+        parts = urlsplit(dsn)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(variable, f"malformed MySQL URL: {exc}") from None
+    if not parts.hostname:
+        raise ConfigError(variable, "the MySQL URL names no host")
+    tail = parts.path.strip("/") + ("?" + parts.query if parts.query else "")
+    address = _host_port(parts.hostname, port or 3306)
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    return _mysql_database(variable, user, password, address, tail)
 
 
 def parse_dsn(variable: str, dsn: str, sqlite_path: str) -> Database:
-    """Map a new-api ``SQL_DSN`` value to a :class:`Database` (reference: admin §1)."""
+    """Map a new-api ``SQL_DSN`` / ``LOG_SQL_DSN`` value to a :class:`Database` (admin §1)."""
     dsn = dsn.strip()
-    if dsn == "" or dsn.startswith("local"):
-        return Database("sqlite", _sqlite_url(sqlite_path))
     lowered = dsn.lower()
+    if dsn == "" or lowered.startswith("local"):
+        return _sqlite_database(sqlite_path)
     if lowered.startswith(("postgres://", "postgresql://")):
-        parts = urlsplit(dsn)
-        if not parts.hostname or not parts.path.strip("/"):
-            raise ConfigError(variable, "a PostgreSQL DSN needs a host and a database name")
-        return Database("postgres", "postgres://" + dsn.split("://", 1)[1])
+        return _postgres_database(variable, dsn)
     if lowered.startswith(("clickhouse://", "tcp://", "http://", "https://")):
-        raise ConfigError(variable, "this database kind is not supported for the main database")
+        scheme = dsn.split("://", 1)[0]
+        raise ConfigError(
+            variable, f"{scheme}:// (ClickHouse) is not supported; use PostgreSQL, MySQL or SQLite"
+        )
     if lowered.startswith("mysql://"):
-        parts = urlsplit(dsn)
-        if not parts.hostname or not parts.path.strip("/"):
-            raise ConfigError(variable, "a MySQL DSN needs a host and a database name")
-        base = dsn.split("?", 1)[0]
-        return Database("mysql", base + "?charset=utf8mb4")
-    if "@" in dsn or dsn.startswith("tcp("):
-        return Database("mysql", _go_mysql_url(variable, dsn))
-    raise ConfigError(variable, "not a PostgreSQL, MySQL or SQLite DSN")
+        return _mysql_url_form(variable, dsn)
+    return _go_mysql(variable, dsn)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -191,7 +352,7 @@ def load_settings(
     env: Mapping[str, str], *, random_secret: Callable[[], str] = lambda: secrets.token_hex(16)
 ) -> Settings:
     """Read every setting from ``env``; raise :class:`ConfigError` on the first bad one."""
-    sqlite_path = _get(env, "SQLITE_PATH", "one-api.db?_busy_timeout=30000")
+    sqlite_path = _get(env, "SQLITE_PATH") or DEFAULT_SQLITE_PATH
     database = parse_dsn("SQL_DSN", _get(env, "SQL_DSN"), sqlite_path)
     log_dsn = _get(env, "LOG_SQL_DSN")
     log_database = parse_dsn("LOG_SQL_DSN", log_dsn, sqlite_path) if log_dsn else None
@@ -207,7 +368,7 @@ def load_settings(
         raise ConfigError("REDIS_CONN_STRING", "expected a redis:// or rediss:// URL")
     node_type = _choice(env, "NODE_TYPE", ("master", "slave"), "master")
     return Settings(
-        port=_int(env, "PORT", 3000, minimum=1),
+        port=_int(env, "PORT", 3000, minimum=1, maximum=65535),
         database=database,
         log_database=log_database,
         redis_url=redis_url,
@@ -222,12 +383,13 @@ def load_settings(
         node_name=_get(env, "NODE_NAME"),
         max_request_body_mb=_int(env, "MAX_REQUEST_BODY_MB", 128, minimum=1),
         sql_max_open_conns=_int(env, "SQL_MAX_OPEN_CONNS", 1000, minimum=1),
-        global_api_rate_limit=_rate_limit(env, "GLOBAL_API_RATE_LIMIT", 180, 180),
+        global_api_rate_limit=_rate_limit(env, "GLOBAL_API_RATE_LIMIT", 360, 180),
         critical_rate_limit=_rate_limit(env, "CRITICAL_RATE_LIMIT", 20, 1200),
         search_rate_limit=_rate_limit(env, "SEARCH_RATE_LIMIT", 10, 60),
         generate_default_token=_bool(env, "GENERATE_DEFAULT_TOKEN", False),
         debug=_bool(env, "DEBUG", False),
         hypercorn_config=_get(env, "HYPERCORN_CONFIG", "hypercorn.toml"),
+        migrations_dir=_get(env, "NEWAPI_MIGRATIONS_DIR"),
     )
 
 

@@ -12,6 +12,7 @@ from quart import Quart, current_app
 from newapi.cache.base import Cache
 from newapi.cache.entities import EntityCache
 from newapi.config import Settings
+from newapi.store.channels import ChannelCache
 from newapi.store.options import OptionStore
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class AppState:
     entities: EntityCache
     options: OptionStore
     started_at: int
+    channels: ChannelCache = field(default_factory=ChannelCache)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def every(self, seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:

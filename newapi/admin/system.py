@@ -11,6 +11,7 @@ import newapi
 from newapi.admin.respond import ok, read_body
 from newapi.auth.passwords import MIN_LENGTH, hash_password
 from newapi.auth.ratelimit import enforce
+from newapi.db.connection import MAIN_CONNECTION
 from newapi.errors import BadRequest
 from newapi.models import Setup, User
 from newapi.models.user import ROLE_ROOT, USER_ENABLED
@@ -98,7 +99,7 @@ async def setup() -> Response:
     self_use = body.bool("SelfUseModeEnabled")
     demo = body.bool("DemoSiteEnabled")
     hashed = await hash_password(password)
-    async with in_transaction():
+    async with in_transaction(MAIN_CONNECTION):
         # Setup row id 1 first: a concurrent second setup fails on its primary key.
         await Setup.create(id=1, version=newapi.__version__, initialized_at=int(time.time()))
         await User.create(

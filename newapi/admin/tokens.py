@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from newapi.admin.respond import Body, ok, page, page_request, read_body
 from newapi.auth.guards import current_user, user_required
+from newapi.db.connection import MAIN_CONNECTION
 from newapi.errors import BadRequest, NotFound
 from newapi.models import Token
 from newapi.models.token import TOKEN_DISABLED, TOKEN_ENABLED, TOKEN_EXHAUSTED, TOKEN_EXPIRED
@@ -144,7 +145,7 @@ async def update_token() -> Response:
     body = await read_body()
     token_id = body.int("id")
     status_only = request.args.get("status_only", "") not in ("", "0", "false")
-    async with in_transaction():
+    async with in_transaction(MAIN_CONNECTION):
         token = await store.live(id=token_id, user_id=current_user().id).select_for_update().first()
         if token is None:
             raise NotFound("token not found")

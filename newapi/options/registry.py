@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from enum import Enum
 from functools import cached_property
 from typing import Any
@@ -45,6 +47,20 @@ _DISABLE_KEYWORDS = "\n".join(
     ]
 )
 
+_EMAIL_DOMAINS = ",".join(
+    [
+        "gmail.com",
+        "163.com",
+        "126.com",
+        "qq.com",
+        "outlook.com",
+        "hotmail.com",
+        "icloud.com",
+        "yahoo.com",
+        "foxmail.com",
+    ]
+)
+
 # key -> (kind, default string)
 _SPEC: dict[str, tuple[Kind, str]] = {
     # site
@@ -69,7 +85,19 @@ _SPEC: dict[str, tuple[Kind, str]] = {
     "GitHubClientId": (Kind.TEXT, ""),
     "GitHubClientSecret": (Kind.TEXT, ""),
     "SMTPToken": (Kind.TEXT, ""),
+    "TurnstileSiteKey": (Kind.TEXT, ""),
     "TurnstileSecretKey": (Kind.TEXT, ""),
+    "LinuxDOOAuthEnabled": (Kind.BOOL, "false"),
+    "LinuxDOClientId": (Kind.TEXT, ""),
+    "LinuxDOClientSecret": (Kind.TEXT, ""),
+    "WeChatAuthEnabled": (Kind.BOOL, "false"),
+    "WeChatServerAddress": (Kind.TEXT, ""),
+    "WeChatServerToken": (Kind.TEXT, ""),
+    "TelegramOAuthEnabled": (Kind.BOOL, "false"),
+    "TelegramBotToken": (Kind.TEXT, ""),
+    "TelegramBotName": (Kind.TEXT, ""),
+    "EmailDomainRestrictionEnabled": (Kind.BOOL, "false"),
+    "EmailDomainWhitelist": (Kind.TEXT, _EMAIL_DOMAINS),
     "SelfUseModeEnabled": (Kind.BOOL, "false"),
     "DemoSiteEnabled": (Kind.BOOL, "false"),
     # quota
@@ -144,13 +172,25 @@ def kind_of(key: str) -> Kind | None:
 def _stringify(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return _format_float(value)
     if isinstance(value, str):
         return value
     if isinstance(value, dict | list):
         return _dump(value)
     raise BadRequest("option value must be a string, number, boolean or JSON")
+
+
+def _format_float(value: float) -> str:
+    """Like Go's FormatFloat(v, 'f', -1): 3.0 -> "3", 1e-07 -> "0.0000001", never exponents."""
+    if not math.isfinite(value):
+        raise BadRequest("option value must be a finite number")
+    if value.is_integer():
+        return str(int(value))
+    # repr() is the shortest text that reads back as the same float; Decimal drops the exponent.
+    return format(Decimal(repr(value)), "f")
 
 
 def _parse_ranges(text: str) -> list[tuple[int, int]]:
@@ -186,6 +226,15 @@ def validate(key: str, value: Any) -> str:
     return text
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON: Go nodes reading the same table would fail on them.
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _check(kind: Kind | None, text: str) -> None:
     if kind is None or kind is Kind.TEXT:
         return
@@ -193,20 +242,26 @@ def _check(kind: Kind | None, text: str) -> None:
         if text.lower() not in ("true", "false"):
             raise ValueError("true or false")
     elif kind is Kind.INT:
-        int(text)
+        # Python's int() also takes " 5" and "1_000", which Go nodes sharing the table refuse.
+        if not _INTEGER.fullmatch(text):
+            raise ValueError("a whole number")
     elif kind is Kind.FLOAT:
-        number = float(text)
-        if not math.isfinite(number):
-            raise ValueError("finite number")
+        if not _DECIMAL.fullmatch(text) or not math.isfinite(float(text)):
+            raise ValueError("a finite decimal number")
     elif kind is Kind.STATUS_RANGES:
         _parse_ranges(text)
     else:
-        parsed = json.loads(text)
+        parsed = json.loads(text, parse_constant=_refuse_constant)
         if kind in (Kind.RATIO_MAP, Kind.JSON_OBJECT) and not isinstance(parsed, dict):
             raise ValueError("a JSON object")
         if kind is Kind.RATIO_MAP:
             for name, ratio in parsed.items():
-                if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio < 0:
+                if (
+                    isinstance(ratio, bool)
+                    or not isinstance(ratio, int | float)
+                    or not math.isfinite(ratio)
+                    or ratio < 0
+                ):
                     raise ValueError(f"{name} must map to a non-negative number")
 
 
