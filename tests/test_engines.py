@@ -175,3 +175,31 @@ async def test_slave_serves_a_database_the_master_migrated(
         assert (await client.get("/api/setup")).data["status"] is True
     finally:
         await client.close()
+
+
+async def test_log_database_added_to_an_existing_install(
+    tmp_path: Path, start_gateway: StartGateway
+) -> None:
+    """Moving logs to a new LOG_SQL_DSN later: the empty log database gets its table."""
+    first = await start_gateway()
+    root = await setup_root(first.url)
+    await root.close()
+    await first.stop()
+    async with postgres_database() as log_dsn:
+        second = await start_gateway(LOG_SQL_DSN=log_dsn)
+        root = ApiClient(second.url)
+        try:
+            assert (await root.login("root", "root-password-1")).success
+            created = await root.post("/api/user/", {"username": "later", "password": "pw-123456"})
+            assert created.success, created.body
+            listed = (await root.get("/api/log/")).data["items"]
+            assert any("later" in item["content"] for item in listed)
+        finally:
+            await root.close()
+            await second.stop()
+        logs_db = await RawDatabase.connect("postgres", log_dsn)
+        try:
+            rows = await logs_db.fetch("SELECT content FROM logs")
+            assert any("later" in r["content"] for r in rows)
+        finally:
+            await logs_db.close()

@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 from aerich import Command
 from aerich.migrate import Migrate
+from aerich.utils import import_py_file
 from asyncmy.errors import MySQLError
 from tortoise import BaseDBAsyncClient, Tortoise
 from tortoise.exceptions import BaseORMException, DBConnectionError
@@ -237,10 +238,33 @@ async def migrate(settings: Settings, root: Path | None = None) -> list[str]:
             command = Command(config, app=step.app, location=str(root / step.dialect))
             await Migrate.init(config, step.app, str(root / step.dialect))
             applied += await command.upgrade(run_in_transaction=True)
+            await _create_missing_tables(conn, step, root, expected)
             await verify(conn, step.dialect, expected)
     finally:
         await Tortoise.close_connections()
     return applied
+
+
+async def _create_missing_tables(
+    conn: BaseDBAsyncClient, step: AppMigration, root: Path, expected: dict[str, TableSpec]
+) -> None:
+    """Re-run an app's initial migration where its tables are missing despite aerich's record.
+
+    aerich records versions in the main database, so a ``logs`` app moved to a new
+    ``LOG_SQL_DSN`` database looks migrated while that database is empty. The initial migration
+    only creates what is missing, so running it again is safe; adoption then adds the columns
+    of any later migration.
+    """
+    tables, _ = await _existing(conn, step.dialect)
+    if all(name in tables or name in BOOKKEEPING for name in expected):
+        return
+    initial = sorted((root / step.dialect / step.app).glob("0_*.py"))
+    if not initial:
+        return
+    module = import_py_file(initial[0])
+    log.info("creating missing %s tables from %s", step.app, initial[0].name)
+    await conn.execute_script(await module.upgrade(conn))
+    await adopt(conn, step.dialect, expected)
 
 
 async def check(settings: Settings, root: Path | None = None) -> None:
