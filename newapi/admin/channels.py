@@ -20,6 +20,7 @@ from quart import Blueprint, Response, request
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from newapi.admin.audit import audit
 from newapi.admin.respond import Body, int_arg, ok, page, page_request, read_body
 from newapi.auth.guards import admin_required, root_required, user_required
 from newapi.errors import BadRequest, NotFound
@@ -415,7 +416,9 @@ async def get_channel(channel_id: int) -> Response:
 @bp.post("/channel/<int:channel_id>/key")
 @root_required
 async def reveal_key(channel_id: int) -> Response:
-    return ok({"key": (await _channel(channel_id)).key or ""})
+    channel = await _channel(channel_id)
+    await audit("channel.key", f"revealed the key of channel {channel_id}", {"id": channel_id})
+    return ok({"key": channel.key or ""})
 
 
 @bp.get("/channel/models")
@@ -478,7 +481,9 @@ async def create_channel() -> Response:
         created = [await Channel.create(using_db=conn, created_time=now, **row) for row in rows]
         await abilities.rebuild(conn, created)
     await _refresh()
-    return ok([channel.id for channel in created])
+    ids = [channel.id for channel in created]
+    await audit("channel.create", f"created {len(ids)} channel(s)", {"ids": ids, "mode": mode})
+    return ok(ids)
 
 
 @bp.put("/channel/")
@@ -501,6 +506,11 @@ async def update_channel() -> Response:
             await channel.save(using_db=conn, update_fields=list(values))
         await abilities.rebuild(conn, [channel])
     await _refresh()
+    # Field names only: values may hold keys or header overrides with credentials.
+    fields = sorted(set(values) - {"key"}) + (["key"] if "key" in values else [])
+    await audit(
+        "channel.update", f"edited channel {channel_id}", {"id": channel_id, "fields": fields}
+    )
     return ok(store.channel_json(channel))
 
 
@@ -511,6 +521,7 @@ async def _delete(ids: Sequence[int]) -> int:
         deleted = await Channel.filter(id__in=list(ids)).using_db(conn).delete()
         await abilities.delete_for(conn, ids)
     await _refresh()
+    await audit("channel.delete", f"deleted {deleted} channel(s)", {"ids": list(ids)})
     return deleted
 
 
@@ -563,6 +574,8 @@ async def _set_status(query: QuerySet[Channel], status: int, reason: str) -> int
         await abilities.set_enabled(conn, [c.id for c in rows], status == CHANNEL_ENABLED)
     if rows:
         await _refresh()
+        ids = [c.id for c in rows]
+        await audit("channel.status", f"{reason}: status {status}", {"ids": ids, "status": status})
     return len(rows)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from quart import Blueprint, Response
 
+from newapi.admin.audit import audit
 from newapi.admin.respond import json_response, ok, read_body
 from newapi.auth.guards import admin_required, authenticate, root_required
 from newapi.errors import BadRequest, Forbidden, Unauthorized
@@ -94,7 +95,9 @@ async def update_option() -> Response:
     value = body.get("value")
     store = app_state().options
     _check_prerequisite(key, value, store.current)
-    await store.update(key, value)
+    stored = await store.update(key, value)
+    shown = "(hidden)" if is_secret_key(key) else stored[:200]
+    await audit("option.update", f"set option {key}", {"key": key, "value": shown})
     return ok()
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
+from newapi.admin.audit import audit
 from newapi.admin.respond import Body, ok, page, page_request, read_body
-from newapi.admin.user_admin import audit
 from newapi.auth.guards import admin_required, current_user, user_required
 from newapi.auth.ratelimit import client_ip
 from newapi.errors import BadRequest, NotFound

@@ -17,9 +17,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from quart import Blueprint, Response, request, session
+from quart import Blueprint, Response, request
 from tortoise.transactions import in_transaction
 
+from newapi.admin.audit import audit
 from newapi.admin.respond import Body, ok, page, page_request, read_body
 from newapi.admin.users import (
     check_password,
@@ -30,13 +31,10 @@ from newapi.admin.users import (
 )
 from newapi.auth.guards import admin_required, current_user
 from newapi.auth.passwords import hash_password
-from newapi.auth.ratelimit import client_ip
 from newapi.errors import BadRequest, Conflict, Forbidden, NotFound
 from newapi.models import User
-from newapi.models.log import LOG_MANAGE
 from newapi.models.user import ROLE_ADMIN, ROLE_COMMON, ROLE_ROOT, USER_DISABLED, USER_ENABLED
 from newapi.state import app_state
-from newapi.store import logs
 from newapi.store import users as store
 
 bp = Blueprint("user_admin", __name__, url_prefix="/api/user")
@@ -47,32 +45,6 @@ MAX_GROUP = 64
 _CREATABLE_ROLES = (ROLE_COMMON, ROLE_ADMIN)
 
 Handler = Callable[[User, Body], Awaitable[Any]]
-
-
-async def audit(action: str, content: str, params: dict[str, Any], target_user_id: int = 0) -> None:
-    """A type-3 (manage) log owned by the acting admin, as new-api's operation audit writes it.
-
-    Never pass secrets (passwords, keys) in ``content`` or ``params``.
-    """
-    actor = current_user()
-    if target_user_id and target_user_id != actor.id:
-        params = {**params, "target_user_id": target_user_id}
-    await logs.record(
-        LOG_MANAGE,
-        user_id=actor.id,
-        username=actor.username,
-        content=content,
-        ip=client_ip(),
-        other={
-            "op": {"action": action, "params": params},
-            "admin_info": {
-                "admin_id": actor.id,
-                "admin_username": actor.username,
-                "admin_role": actor.role or 0,
-                "auth_method": "session" if session.get("id") is not None else "access_token",
-            },
-        },
-    )
 
 
 def can_manage(actor: User, target: User) -> bool:

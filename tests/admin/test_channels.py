@@ -573,3 +573,40 @@ async def test_cache_picks_up_other_nodes_writes_on_sync(start_gateway: StartGat
         assert "other-node-model" in enabled
     finally:
         await client.close()
+
+
+async def test_channel_and_option_writes_are_audited(gateway: Gateway, root: ApiClient) -> None:
+    created = await root.post(
+        "/api/channel/",
+        {
+            "mode": "single",
+            "channel": {
+                "type": 1,
+                "name": "audited",
+                "key": "sk-audit-secret",
+                "models": "gpt-4o",
+                "group": "default",
+            },
+        },
+    )
+    assert created.success, created.body
+    channel_id = created.data[0]
+    assert (await root.put("/api/channel/", {"id": channel_id, "key": "sk-new-secret"})).success
+    assert (await root.post(f"/api/channel/{channel_id}/key")).success
+    assert (await root.post(f"/api/channel/{channel_id}/status", {"status": 2})).success
+    assert (await root.put("/api/option/", {"key": "SMTPToken", "value": "smtp-secret"})).success
+    assert (await root.delete(f"/api/channel/{channel_id}")).success
+    with sqlite3.connect(gateway.workdir / "one-api.db") as db:
+        rows = db.execute("SELECT content, other FROM logs WHERE type = 3").fetchall()
+    text = " ".join(f"{content} {other}" for content, other in rows)
+    for action in (
+        "channel.create",
+        "channel.update",
+        "channel.key",
+        "channel.status",
+        "channel.delete",
+        "option.update",
+    ):
+        assert action in text, action
+    for secret in ("sk-audit-secret", "sk-new-secret", "smtp-secret"):
+        assert secret not in text
