@@ -10,6 +10,7 @@ from quart import Quart, Response, request
 from tortoise import Tortoise
 from tortoise.exceptions import DBConnectionError, IntegrityError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from newapi.admin import blueprints
 from newapi.admin.respond import json_response
@@ -38,9 +39,18 @@ def _make_cache(settings: Settings) -> Cache:
     return MemoryCache()
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` path parts that fit a database BIGINT; larger ones match no route."""
+
+    def __init__(self, map: object, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
+
+
 def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or settings_from_environ()
     app = Quart("newapi")
+    app.url_map.converters["int"] = BoundedIntConverter
     app.secret_key = settings.session_secret
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_request_body_bytes,

@@ -139,3 +139,20 @@ async def test_generate_default_token_on_register(start_gateway: StartGateway) -
         assert len(tokens) == 1 and tokens[0]["unlimited_quota"] is True
     finally:
         await anon.close()
+
+
+async def test_huge_path_ids_are_not_found(start_gateway: StartGateway) -> None:
+    gateway = await start_gateway()
+    root = await setup_root(gateway.url)
+    try:
+        for path in (
+            "/api/token/99999999999999999999999",
+            "/api/channel/99999999999999999999",
+            "/api/user/99999999999999999999999",
+            "/api/redemption/9999999999999999999",
+        ):
+            reply = await root.get(path)
+            assert reply.status in (200, 404) and reply.body["success"] is False, path
+    finally:
+        await root.close()
+    assert "Traceback" not in gateway.log_text()
