@@ -23,6 +23,7 @@ from tortoise.queryset import QuerySet
 from newapi.admin.audit import audit
 from newapi.admin.respond import Body, int_arg, ok, page, page_request, read_body
 from newapi.auth.guards import admin_required, root_required, user_required
+from newapi.auth.ratelimit import enforce_search_limit
 from newapi.errors import BadRequest, NotFound
 from newapi.models import Channel
 from newapi.models.channel import (
@@ -390,6 +391,7 @@ async def list_channels() -> Response:
 @bp.get("/channel/search")
 @admin_required
 async def search_channels() -> Response:
+    await enforce_search_limit()
     query = _filtered()
     keyword = request.args.get("keyword", "").strip()
     if keyword:

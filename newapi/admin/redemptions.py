@@ -10,7 +10,7 @@ from quart import Blueprint, Response, request
 from newapi.admin.audit import audit
 from newapi.admin.respond import Body, ok, page, page_request, read_body
 from newapi.auth.guards import admin_required, current_user, user_required
-from newapi.auth.ratelimit import client_ip
+from newapi.auth.ratelimit import client_ip, enforce_search_limit
 from newapi.errors import BadRequest, NotFound
 from newapi.models import Redemption
 from newapi.models.log import LOG_TOPUP
@@ -75,6 +75,7 @@ async def list_redemptions() -> Response:
 @bp.get("/redemption/search")
 @admin_required
 async def search_redemptions() -> Response:
+    await enforce_search_limit()
     req = page_request()
     keyword = request.args.get("keyword", "").strip()
     query = store.search(keyword, request.args.get("status", "").strip())

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from newapi.admin.respond import Body, ok, page, page_request, read_body
 from newapi.auth.guards import current_user, user_required
+from newapi.auth.ratelimit import enforce_search_limit
 from newapi.db.connection import MAIN_CONNECTION
 from newapi.errors import BadRequest, NotFound
 from newapi.models import Token
@@ -84,6 +85,7 @@ async def list_tokens() -> Response:
 @bp.get("/search")
 @user_required
 async def search_tokens() -> Response:
+    await enforce_search_limit()
     req = page_request()
     keyword = request.args.get("keyword", "").strip()
     key = store.normalize_key(request.args.get("token", ""))

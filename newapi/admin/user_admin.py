@@ -31,6 +31,7 @@ from newapi.admin.users import (
 )
 from newapi.auth.guards import admin_required, current_user
 from newapi.auth.passwords import hash_password
+from newapi.auth.ratelimit import enforce_search_limit
 from newapi.errors import BadRequest, Conflict, Forbidden, NotFound
 from newapi.models import User
 from newapi.models.user import ROLE_ADMIN, ROLE_COMMON, ROLE_ROOT, USER_DISABLED, USER_ENABLED
@@ -101,6 +102,7 @@ async def list_users() -> Response:
 @bp.get("/search")
 @admin_required
 async def search_users() -> Response:
+    await enforce_search_limit()
     req = page_request()
     args = request.args
     query = store.search(

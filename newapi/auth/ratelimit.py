@@ -21,3 +21,11 @@ async def enforce(cache: Cache, limit: RateLimit, mark: str) -> None:
         raise RateLimited(
             f"too many requests: at most {limit.count} in {limit.duration} seconds, try later"
         )
+
+
+async def enforce_search_limit() -> None:
+    """new-api's SearchRateLimit, for the search routes (they scan tables with LIKE)."""
+    from newapi.state import app_state
+
+    state = app_state()
+    await enforce(state.cache, state.settings.search_rate_limit, "SR")

@@ -134,7 +134,8 @@ async def test_search_by_name_id_key_and_status(gateway: Gateway, root: ApiClien
     assert found.success and found.data["items"] == []
     for method in ("GET", "DELETE"):
         reply = await root.request(method, f"/api/redemption/{huge}")
-        assert reply.status == 200 and "not found" in reply.message, reply.body
+        # A path id beyond BIGINT matches no route: the 404 envelope, never a driver error.
+        assert reply.status in (404, 405) and reply.body["success"] is False, reply.body
 
 
 async def test_update_fields_and_status(root: ApiClient, member: ApiClient) -> None:

@@ -156,3 +156,19 @@ async def test_huge_path_ids_are_not_found(start_gateway: StartGateway) -> None:
     finally:
         await root.close()
     assert "Traceback" not in gateway.log_text()
+
+
+async def test_search_rate_limit(start_gateway: StartGateway) -> None:
+    gateway = await start_gateway(
+        SEARCH_RATE_LIMIT_ENABLE="true", SEARCH_RATE_LIMIT="2", SEARCH_RATE_LIMIT_DURATION="60"
+    )
+    root = await setup_root(gateway.url)
+    try:
+        statuses = [
+            (await root.get("/api/token/search", params={"keyword": "x"})).status for _ in range(3)
+        ]
+        assert statuses == [200, 200, 429]
+        # Listing is not a search and stays available.
+        assert (await root.get("/api/token/")).status == 200
+    finally:
+        await root.close()

@@ -26,6 +26,11 @@ _SERVER_VARIABLES = {
     "MEMORY_CACHE_ENABLED",
     "SYNC_FREQUENCY",
     "PORT",
+    "NEWAPI_MIGRATIONS_DIR",
+    "HYPERCORN_CONFIG",
+    "MAX_REQUEST_BODY_MB",
+    "GENERATE_DEFAULT_TOKEN",
+    "DEBUG",
 }
 
 
@@ -62,6 +67,7 @@ class Gateway:
             "SESSION_SECRET": SESSION_SECRET,
             "HYPERCORN_CONFIG": str(ROOT / "hypercorn.toml"),
             "GLOBAL_API_RATE_LIMIT_ENABLE": "false",
+            "SEARCH_RATE_LIMIT_ENABLE": "false",
             **self.env,
         }
         log = self.log_path.open("ab")
