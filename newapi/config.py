@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -380,7 +381,7 @@ def load_settings(
         crypto_secret=_get(env, "CRYPTO_SECRET") or session_secret,
         sync_frequency=_int(env, "SYNC_FREQUENCY", 60, minimum=1),
         node_type="slave" if node_type == "slave" else "master",
-        node_name=_get(env, "NODE_NAME"),
+        node_name=_get(env, "NODE_NAME") or socket.gethostname(),
         max_request_body_mb=_int(env, "MAX_REQUEST_BODY_MB", 128, minimum=1),
         sql_max_open_conns=_int(env, "SQL_MAX_OPEN_CONNS", 1000, minimum=1),
         global_api_rate_limit=_rate_limit(env, "GLOBAL_API_RATE_LIMIT", 360, 180),
