@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.gateway import ApiClient, Gateway, setup_root
+from tests.support.services import redis_database
 
 StartGateway = Callable[..., Awaitable[Gateway]]
 
@@ -48,3 +49,10 @@ async def anon(gateway: Gateway) -> AsyncIterator[ApiClient]:
     client = ApiClient(gateway.url)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """A flushed Redis database (skips outside CI when Redis is missing, fails in CI)."""
+    async with redis_database() as url:
+        yield url

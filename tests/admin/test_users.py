@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -13,7 +13,6 @@ from newapi.cache import RedisCache
 from newapi.cache.entities import EntityCache
 from tests.conftest import StartGateway
 from tests.support.gateway import ApiClient, Gateway, Reply, setup_root
-from tests.support.services import redis_database
 
 PASSWORD = "user-password-1"
 
@@ -368,12 +367,6 @@ async def test_admin_writes_are_audited_without_secrets(gateway: Gateway, root: 
     everything = str(rows)
     assert "secret-pass-77" not in everything and "other-secret-88" not in everything
     assert "$2" not in everything
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    async with redis_database() as url:
-        yield url
 
 
 async def test_writes_drop_the_cached_user_and_its_tokens(

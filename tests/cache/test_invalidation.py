@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from newapi.cache import RedisCache
 from newapi.cache.entities import EntityCache
 from tests.conftest import StartGateway
 from tests.support.gateway import SESSION_SECRET, ApiClient, setup_root
-from tests.support.services import redis_database
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    async with redis_database() as url:
-        yield url
 
 
 async def test_token_and_user_writes_invalidate_redis_entries(
