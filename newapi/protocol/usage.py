@@ -1,0 +1,125 @@
+"""The one usage record every provider's usage is parsed into, and billing reads.
+
+Semantics are normalised to OpenAI's: ``prompt_tokens`` counts *all* input tokens, cached reads
+and cache writes included; ``completion_tokens`` counts all output tokens, reasoning included.
+Claude reports cache reads and writes *beside* ``input_tokens``; :func:`from_claude` adds them
+in, so billing never subtracts cache tokens from a prompt that did not contain them (new-api
+#5003: negative prompt tokens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return max(int(value), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_read_tokens: int = 0  # inside prompt_tokens
+    cache_write_tokens: int = 0  # inside prompt_tokens (Claude 5-minute writes)
+    cache_write_1h_tokens: int = 0  # inside prompt_tokens (Claude 1-hour writes)
+    reasoning_tokens: int = 0  # inside completion_tokens
+    audio_prompt_tokens: int = 0  # inside prompt_tokens
+    audio_completion_tokens: int = 0  # inside completion_tokens
+    estimated: bool = False  # counted locally: upstream reported nothing
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def is_empty(self) -> bool:
+        return self.total_tokens == 0
+
+    @property
+    def uncached_prompt_tokens(self) -> int:
+        """Input tokens billed at the full model ratio (never negative)."""
+        special = self.cache_read_tokens + self.cache_write_tokens + self.cache_write_1h_tokens
+        return max(self.prompt_tokens - special, 0)
+
+    def with_estimate(self, prompt_tokens: int, completion_tokens: int) -> Usage:
+        return replace(
+            self, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, estimated=True
+        )
+
+
+def from_openai(usage: Any) -> Usage:
+    """Chat/completions/embeddings ``usage`` (also Responses' input/output names)."""
+    if not isinstance(usage, dict):
+        return Usage()
+    prompt = _int(usage.get("prompt_tokens", usage.get("input_tokens")))
+    completion = _int(usage.get("completion_tokens", usage.get("output_tokens")))
+    prompt_details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
+    completion_details = (
+        usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
+    )
+    if not isinstance(prompt_details, dict):
+        prompt_details = {}
+    if not isinstance(completion_details, dict):
+        completion_details = {}
+    cached = min(_int(prompt_details.get("cached_tokens")), prompt)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cache_read_tokens=cached,
+        reasoning_tokens=min(_int(completion_details.get("reasoning_tokens")), completion),
+        audio_prompt_tokens=min(_int(prompt_details.get("audio_tokens")), prompt),
+        audio_completion_tokens=min(_int(completion_details.get("audio_tokens")), completion),
+    )
+
+
+def from_claude(usage: Any) -> Usage:
+    """Anthropic ``usage``: cache reads/writes are reported beside ``input_tokens``."""
+    if not isinstance(usage, dict):
+        return Usage()
+    read = _int(usage.get("cache_read_input_tokens"))
+    creation = usage.get("cache_creation")
+    if isinstance(creation, dict):
+        write_5m = _int(creation.get("ephemeral_5m_input_tokens"))
+        write_1h = _int(creation.get("ephemeral_1h_input_tokens"))
+    else:
+        write_5m, write_1h = _int(usage.get("cache_creation_input_tokens")), 0
+    return Usage(
+        prompt_tokens=_int(usage.get("input_tokens")) + read + write_5m + write_1h,
+        completion_tokens=_int(usage.get("output_tokens")),
+        cache_read_tokens=read,
+        cache_write_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+    )
+
+
+def to_openai(usage: Usage) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    if usage.cache_read_tokens or usage.audio_prompt_tokens:
+        body["prompt_tokens_details"] = {
+            "cached_tokens": usage.cache_read_tokens,
+            "audio_tokens": usage.audio_prompt_tokens,
+        }
+    if usage.reasoning_tokens or usage.audio_completion_tokens:
+        body["completion_tokens_details"] = {
+            "reasoning_tokens": usage.reasoning_tokens,
+            "audio_tokens": usage.audio_completion_tokens,
+        }
+    return body
+
+
+def to_claude(usage: Usage) -> dict[str, Any]:
+    writes = usage.cache_write_tokens + usage.cache_write_1h_tokens
+    return {
+        "input_tokens": max(usage.prompt_tokens - usage.cache_read_tokens - writes, 0),
+        "output_tokens": usage.completion_tokens,
+        "cache_read_input_tokens": usage.cache_read_tokens,
+        "cache_creation_input_tokens": writes,
+    }
