@@ -87,6 +87,13 @@ class Settings:
     debug: bool = False
     hypercorn_config: str = "hypercorn.toml"
     migrations_dir: str = ""  # NEWAPI_MIGRATIONS_DIR; empty: the source tree's migrations/
+    relay_timeout: int = 0  # seconds for a whole upstream request; 0 = none
+    streaming_timeout: int = 300  # idle seconds between upstream stream events
+    force_stream_option: bool = True
+    azure_default_api_version: str = "2025-04-01-preview"
+    relay_max_idle_conns: int = 500
+    relay_max_conns_per_host: int = 100
+    batch_update_interval: float = 1.0
 
     @property
     def is_master(self) -> bool:
@@ -391,6 +398,13 @@ def load_settings(
         debug=_bool(env, "DEBUG", False),
         hypercorn_config=_get(env, "HYPERCORN_CONFIG", "hypercorn.toml"),
         migrations_dir=_get(env, "NEWAPI_MIGRATIONS_DIR"),
+        relay_timeout=_int(env, "RELAY_TIMEOUT", 0),
+        streaming_timeout=_int(env, "STREAMING_TIMEOUT", 300, minimum=1),
+        force_stream_option=_bool(env, "FORCE_STREAM_OPTION", True),
+        azure_default_api_version=_get(env, "AZURE_DEFAULT_API_VERSION", "2025-04-01-preview"),
+        relay_max_idle_conns=_int(env, "RELAY_MAX_IDLE_CONNS", 500, minimum=1),
+        relay_max_conns_per_host=_int(env, "RELAY_MAX_IDLE_CONNS_PER_HOST", 100, minimum=1),
+        batch_update_interval=_int(env, "BATCH_UPDATE_INTERVAL", 1, minimum=1),
     )
 
 

@@ -79,3 +79,99 @@ class ServiceUnavailable(GatewayError):
 def admin_body(error: GatewayError) -> tuple[dict[str, Any], int]:
     """new-api's envelope for an admin-API error, and its HTTP status."""
     return {"success": False, "message": error.message}, error.admin_status or 200
+
+
+# ---- relay errors: rendered in the caller's own format ----------------------------------------
+
+
+class RelayError(GatewayError):
+    """An error a relay caller sees; ``kind`` is the OpenAI ``error.type``."""
+
+    status: ClassVar[int] = 500
+    kind: ClassVar[str] = "new_api_error"
+    claude_kind: ClassVar[str] = "api_error"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.error_code = code or self.code
+        self.http_status = status or self.status
+
+
+class InvalidRelayRequest(RelayError):
+    status = 400
+    kind = "invalid_request_error"
+    claude_kind = "invalid_request_error"
+    code = "invalid_request"
+
+
+class RelayUnauthorized(RelayError):
+    status = 401
+    kind = "authentication_error"
+    claude_kind = "authentication_error"
+    code = "invalid_api_key"
+
+
+class RelayForbidden(RelayError):
+    status = 403
+    kind = "permission_error"
+    claude_kind = "permission_error"
+    code = "access_denied"
+
+
+class InsufficientQuota(RelayError):
+    status = 403
+    kind = "insufficient_quota"
+    claude_kind = "permission_error"
+    code = "insufficient_user_quota"
+
+
+class ModelNotFound(RelayError):
+    status = 404
+    kind = "invalid_request_error"
+    claude_kind = "not_found_error"
+    code = "model_not_found"
+
+
+class NoAvailableChannel(RelayError):
+    status = 503
+    kind = "new_api_error"
+    claude_kind = "overloaded_error"
+    code = "model_not_found"
+
+
+class RelayRateLimited(RelayError):
+    status = 429
+    kind = "rate_limit_error"
+    claude_kind = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class PriceNotConfigured(RelayError):
+    status = 500
+    kind = "new_api_error"
+    claude_kind = "api_error"
+    code = "model_price_error"
+
+
+class UpstreamFailed(RelayError):
+    """Every attempt failed; carries the last upstream status and message (keys redacted)."""
+
+    status = 502
+    kind = "upstream_error"
+    claude_kind = "api_error"
+    code = "upstream_error"
+
+
+def openai_body(error: RelayError) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": error.message,
+            "type": error.kind,
+            "param": None,
+            "code": error.error_code,
+        }
+    }
+
+
+def claude_body(error: RelayError) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": error.claude_kind, "message": error.message}}

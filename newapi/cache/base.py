@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -14,6 +15,22 @@ class Cache(Protocol):
 
     async def hit(self, key: str, window: int) -> int:
         """Count one event in the fixed window ``key`` (``window`` seconds); return the count."""
+        ...
+
+    async def reserve(self, keys: Sequence[str], amount: int) -> int:
+        """Atomically take ``amount`` from every balance in ``keys`` if each holds at least that.
+
+        Returns -1 on success, the index of the first balance that is short, or -2 when a
+        balance is not loaded (nothing is taken then).
+        """
+        ...
+
+    async def load_balance(self, key: str, value: int, ttl: float | None) -> None:
+        """Set a balance unless one is already loaded (a concurrent loader may have won)."""
+        ...
+
+    async def adjust(self, key: str, delta: int) -> None:
+        """Add ``delta`` (may be negative) to a loaded balance; no-op when not loaded."""
         ...
 
     async def ping(self) -> None: ...

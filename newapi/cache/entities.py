@@ -43,10 +43,20 @@ class EntityCache:
     async def put_user(self, user_id: int, record: dict[str, Any]) -> None:
         await self._cache.set(self.user_key(user_id), orjson.dumps(record), self.ttl)
 
+    def token_balance_key(self, key: str) -> str:
+        return f"quota:{self.token_key(key)}"
+
+    @staticmethod
+    def user_balance_key(user_id: int) -> str:
+        return f"quota:user:{user_id}"
+
     async def invalidate(
         self, *, token_keys: tuple[str, ...] = (), user_ids: tuple[int, ...] = ()
     ) -> None:
+        # Cached records and quota balances go together: both reload from the database.
         names = [self.token_key(k) for k in token_keys] + [self.user_key(u) for u in user_ids]
+        names += [self.token_balance_key(k) for k in token_keys]
+        names += [self.user_balance_key(u) for u in user_ids]
         if names:
             await self._cache.delete(*names)
 

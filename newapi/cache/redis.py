@@ -1,9 +1,34 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from newapi.errors import ServiceUnavailable
+
+# Take ARGV[1] from every balance in KEYS only if all are loaded and each holds enough.
+_RESERVE = """
+local amount = tonumber(ARGV[1])
+local values = redis.call('MGET', unpack(KEYS))
+for i = 1, #KEYS do
+  if not values[i] then return -2 end
+end
+for i = 1, #KEYS do
+  if tonumber(values[i]) < amount then return i - 1 end
+end
+for i = 1, #KEYS do
+  redis.call('DECRBY', KEYS[i], amount)
+end
+return -1
+"""
+
+_ADJUST = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return false
+"""
 
 
 class RedisCache:
@@ -16,6 +41,8 @@ class RedisCache:
             url, max_connections=max(pool_size, 1), timeout=wait_seconds
         )
         self._redis = aioredis.Redis(connection_pool=pool)
+        self._reserve = self._redis.register_script(_RESERVE)
+        self._adjust = self._redis.register_script(_ADJUST)
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -46,6 +73,28 @@ class RedisCache:
         except RedisError as exc:
             raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
         return int(count)
+
+    async def reserve(self, keys: Sequence[str], amount: int) -> int:
+        try:
+            result = await self._reserve(keys=list(keys), args=[amount])
+        except RedisError as exc:
+            raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
+        return int(result)
+
+    async def load_balance(self, key: str, value: int, ttl: float | None) -> None:
+        try:
+            if ttl is None:
+                await self._redis.set(key, value, nx=True)
+            else:
+                await self._redis.set(key, value, nx=True, px=max(int(ttl * 1000), 1))
+        except RedisError as exc:
+            raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
+
+    async def adjust(self, key: str, delta: int) -> None:
+        try:
+            await self._adjust(keys=[key], args=[delta])
+        except RedisError as exc:
+            raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
 
     async def ping(self) -> None:
         try:

@@ -72,3 +72,31 @@ async def test_entity_cache_names_tokens_by_hmac(cache: Cache) -> None:
     await entities.put_user(3, {"id": 3, "quota": 1})
     await entities.invalidate(token_keys=(raw_key,), user_ids=(3,))
     assert await entities.get_token(raw_key) is None and await entities.get_user(3) is None
+
+
+async def test_reserve_needs_loaded_balances(cache: Cache) -> None:
+    assert await cache.reserve(["quota:a", "quota:b"], 5) == -2
+    await cache.load_balance("quota:a", 10, ttl=None)
+    assert await cache.reserve(["quota:a", "quota:b"], 5) == -2
+    await cache.load_balance("quota:b", 3, ttl=None)
+    assert await cache.reserve(["quota:a", "quota:b"], 5) == 1  # b is short: nothing taken
+    assert await cache.reserve(["quota:a", "quota:b"], 3) == -1
+    assert await cache.reserve(["quota:a"], 8) == 0  # a holds 7 now
+    await cache.adjust("quota:a", 1)
+    assert await cache.reserve(["quota:a"], 8) == -1
+    await cache.adjust("quota:missing", 5)
+    assert await cache.reserve(["quota:missing"], 1) == -2
+
+
+async def test_load_balance_keeps_the_first_loader(cache: Cache) -> None:
+    await cache.load_balance("quota:c", 10, ttl=None)
+    await cache.load_balance("quota:c", 999, ttl=None)
+    assert await cache.reserve(["quota:c"], 11) == 0
+    await cache.delete("quota:c")
+    assert await cache.reserve(["quota:c"], 1) == -2
+
+
+async def test_concurrent_reservations_never_overdraw(cache: Cache) -> None:
+    await cache.load_balance("quota:d", 50, ttl=None)
+    results = await asyncio.gather(*(cache.reserve(["quota:d"], 1) for _ in range(200)))
+    assert results.count(-1) == 50 and results.count(0) == 150

@@ -1,0 +1,40 @@
+"""Azure OpenAI: deployment URLs, ``api-version``, and the ``api-key`` header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from newapi.adaptors.base import (
+    Call,
+    UpstreamRequest,
+    WireFormat,
+    apply_header_override,
+    first_key,
+    proxy_of,
+)
+from newapi.routing.index import ChannelSnapshot
+
+
+def deployment_name(model: str) -> str:
+    """Azure deployment names cannot contain dots: ``gpt-3.5-turbo`` -> ``gpt-35-turbo``."""
+    return model.replace(".", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Azure:
+    stream_usage: bool = True
+    wire_format: WireFormat = "openai"
+
+    def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest:
+        base = channel.base_url.rstrip("/")
+        version = channel.other.strip() or str(call.settings.get("azure_default_api_version", ""))
+        deployment = quote(deployment_name(call.upstream_model), safe="")
+        if version == "v1" or version.startswith("v1"):
+            url = f"{base}/openai/v1/{call.endpoint}"
+        else:
+            url = f"{base}/openai/deployments/{deployment}/{call.endpoint}?api-version={version}"
+        headers = {"api-key": first_key(channel), "Content-Type": "application/json"}
+        if call.stream:
+            headers["Accept"] = "text/event-stream"
+        return UpstreamRequest(url, apply_header_override(channel, headers), proxy_of(channel))

@@ -1,0 +1,41 @@
+"""OpenAI and every OpenAI-compatible provider: the same wire format, a different base URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newapi.adaptors.base import (
+    Call,
+    UpstreamRequest,
+    WireFormat,
+    apply_header_override,
+    first_key,
+    join_url,
+    proxy_of,
+)
+from newapi.routing.index import ChannelSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAICompatible:
+    """A provider that speaks OpenAI's API under ``{base_url}/v1/...`` with a Bearer key."""
+
+    default_base_url: str
+    stream_usage: bool = True
+    wire_format: WireFormat = "openai"
+
+    def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest:
+        base = channel.base_url or self.default_base_url
+        headers = {
+            "Authorization": f"Bearer {first_key(channel)}",
+            "Content-Type": "application/json",
+        }
+        if channel.openai_organization:
+            headers["OpenAI-Organization"] = channel.openai_organization
+        if call.stream:
+            headers["Accept"] = "text/event-stream"
+        return UpstreamRequest(
+            url=join_url(base, f"/v1/{call.endpoint}"),
+            headers=apply_header_override(channel, headers),
+            proxy=proxy_of(channel),
+        )
