@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import timedelta
 
+import aiohttp
 from quart import Quart, Response, request
 from tortoise import Tortoise
 from tortoise.exceptions import DBConnectionError, IntegrityError
@@ -15,6 +16,8 @@ from werkzeug.routing import IntegerConverter
 from newapi.admin import blueprints
 from newapi.admin.respond import json_response
 from newapi.auth.ratelimit import enforce
+from newapi.billing.ledger import QuotaLedger
+from newapi.billing.writer import UsageWriter
 from newapi.cache import Cache, MemoryCache, RedisCache
 from newapi.cache.entities import EntityCache
 from newapi.config import Settings, settings_from_environ
@@ -25,9 +28,12 @@ from newapi.errors import (
     GatewayError,
     NotFound,
     PayloadTooLarge,
+    RelayError,
     admin_body,
 )
+from newapi.relay import relay_blueprints, render_error
 from newapi.state import EXTENSION, AppState, app_state
+from newapi.store.balances import balance_loaders
 from newapi.store.options import OptionStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +53,26 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
 
 
+def _make_state(settings: Settings) -> AppState:
+    cache = _make_cache(settings)
+    entities = EntityCache(cache, settings.crypto_secret, settings.sync_frequency)
+    writer = UsageWriter()
+    load_user, load_token = balance_loaders(writer)
+    # Redis balances are shared and exact: they live until an admin write drops them. Memory
+    # balances are per process: they also reload every SYNC_FREQUENCY to see other nodes.
+    ttl = None if settings.redis_url else float(settings.sync_frequency)
+    ledger = QuotaLedger(cache, entities, load_user=load_user, load_token=load_token, ttl=ttl)
+    return AppState(
+        settings=settings,
+        cache=cache,
+        entities=entities,
+        options=OptionStore(),
+        started_at=int(time.time()),
+        ledger=ledger,
+        writer=writer,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or settings_from_environ()
     app = Quart("newapi")
@@ -59,16 +85,10 @@ def create_app(settings: Settings | None = None) -> Quart:
         SESSION_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
     )
-    cache = _make_cache(settings)
-    options = OptionStore()
-    app.extensions[EXTENSION] = AppState(
-        settings=settings,
-        cache=cache,
-        entities=EntityCache(cache, settings.crypto_secret, settings.sync_frequency),
-        options=options,
-        started_at=int(time.time()),
-    )
-    for blueprint in blueprints():
+    # Streams last as long as the upstream keeps sending; STREAMING_TIMEOUT bounds idleness.
+    app.config["RESPONSE_TIMEOUT"] = None
+    app.extensions[EXTENSION] = _make_state(settings)
+    for blueprint in blueprints() + relay_blueprints():
         app.register_blueprint(blueprint)
     _install_error_handlers(app)
     app.before_request(_global_api_rate_limit)
@@ -91,6 +111,16 @@ async def _startup() -> None:
     state.every(settings.sync_frequency, state.options.reload, "options-sync")
     await state.channels.refresh()
     state.every(settings.sync_frequency, state.channels.refresh, "channel-sync")
+    state.every(settings.batch_update_interval, state.writer.flush, "usage-flush")
+    state.http_session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=settings.relay_max_idle_conns,
+            limit_per_host=settings.relay_max_conns_per_host,
+            keepalive_timeout=60,
+        ),
+        timeout=aiohttp.ClientTimeout(total=settings.relay_timeout or None, sock_connect=15),
+        auto_decompress=True,
+    )
     log.info(
         "newapi ready: database %s, cache %s",
         settings.database.display,
@@ -101,6 +131,9 @@ async def _startup() -> None:
 async def _shutdown() -> None:
     state = app_state()
     await state.stop()
+    await state.writer.flush()  # what the last requests used must not be lost
+    if state.http_session is not None:
+        await state.http_session.close()
     await state.cache.close()
     await Tortoise.close_connections()
 
@@ -132,24 +165,26 @@ def _install_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        mapped: GatewayError
         if status == 413:
-            mapped = PayloadTooLarge("request body is too large")
+            mapped: GatewayError = PayloadTooLarge("request body is too large")
         elif status == 404:
-            mapped = NotFound(f"no route for {request.method} {request.path}")
-            return json_response({"success": False, "message": mapped.message}, 404)
+            mapped = NotFound(f"Invalid URL ({request.method} {request.path})")
         elif status == 405:
-            return json_response(
-                {"success": False, "message": f"method {request.method} not allowed"}, 405
-            )
+            mapped = BadRequest(f"method {request.method} not allowed for {request.path}")
         else:
             mapped = BadRequest(error.description or "bad request")
-            return json_response({"success": False, "message": mapped.message}, status)
-        body, code = admin_body(mapped)
-        return json_response(body, code)
+        if _is_relay_path():
+            return await render_error(RelayError(mapped.message, code=mapped.code, status=status))
+        return json_response({"success": False, "message": mapped.message}, status)
 
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
         # The last line of defence: log the traceback, never send it.
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if _is_relay_path():
+            return await render_error(RelayError("internal error in the gateway"))
         return json_response({"success": False, "message": "internal server error"}, 500)
+
+
+def _is_relay_path() -> bool:
+    return request.path.startswith(("/v1/", "/v1beta/", "/dashboard/"))

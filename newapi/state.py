@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
+import aiohttp
 from quart import Quart, current_app
 
+from newapi.billing.ledger import QuotaLedger
+from newapi.billing.writer import UsageWriter
 from newapi.cache.base import Cache
 from newapi.cache.entities import EntityCache
 from newapi.config import Settings
@@ -26,8 +30,30 @@ class AppState:
     entities: EntityCache
     options: OptionStore
     started_at: int
+    ledger: QuotaLedger
+    writer: UsageWriter
     channels: ChannelCache = field(default_factory=ChannelCache)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    loops: set[asyncio.Task[None]] = field(default_factory=set)
+    # The pooled upstream client, made in the lifespan (it needs the running loop).
+    http_session: aiohttp.ClientSession | None = None
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self.http_session is None:
+            raise RuntimeError("the upstream HTTP pool is not open (outside the app lifespan)")
+        return self.http_session
+
+    def spawn(self, work: Coroutine[Any, Any, Any], name: str = "relay-settle") -> None:
+        """Run ``work`` in a tracked task that shutdown waits for (never fire-and-forget)."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed: %r", task.get_name(), task.exception())
 
     def every(self, seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
         """Run ``job`` every ``seconds`` until shutdown; a failing run is logged, not fatal."""
@@ -43,13 +69,16 @@ class AppState:
                     log.exception("background job %s failed", name)
 
         task = asyncio.create_task(loop(), name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.loops.add(task)
+        task.add_done_callback(self.loops.discard)
 
     async def stop(self) -> None:
-        for task in list(self.tasks):
+        """Let in-flight work (settlements) finish, then end the periodic loops."""
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=10)
+        for task in list(self.loops):
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*self.loops, return_exceptions=True)
 
 
 def app_state(app: Quart | None = None) -> AppState:

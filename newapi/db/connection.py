@@ -79,7 +79,7 @@ def connection_config(db: Database, pool_size: int) -> str | dict[str, Any]:
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     """Two apps: ``models`` on the main database, ``logs`` on ``LOG_SQL_DSN`` or the main one."""
-    pool = min(settings.sql_max_open_conns, 50)
+    pool = min(settings.sql_max_open_conns, 20)
     connections: dict[str, Any] = {MAIN_CONNECTION: connection_config(settings.database, pool)}
     if settings.log_database is not None:
         connections[LOGS_CONNECTION] = connection_config(settings.log_database, pool)

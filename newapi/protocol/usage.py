@@ -52,41 +52,65 @@ class Usage:
 
 
 def from_openai(usage: Any) -> Usage:
-    """Chat/completions/embeddings ``usage`` (also Responses' input/output names)."""
+    """Chat/completions/embeddings ``usage`` (also Responses' input/output names).
+
+    Cached reads and cache writes (``prompt_tokens_details.cache_write_tokens``, sent by
+    OpenAI-compatible routers in front of Claude) are clamped into ``prompt_tokens``: a provider
+    reporting more cached tokens than prompt tokens cannot make the uncached rest negative.
+    """
     if not isinstance(usage, dict):
         return Usage()
-    prompt = _int(usage.get("prompt_tokens", usage.get("input_tokens")))
-    completion = _int(usage.get("completion_tokens", usage.get("output_tokens")))
-    prompt_details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
-    completion_details = (
-        usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
-    )
-    if not isinstance(prompt_details, dict):
-        prompt_details = {}
-    if not isinstance(completion_details, dict):
-        completion_details = {}
+    prompt = _int(_first(usage, "prompt_tokens", "input_tokens"))
+    completion = _int(_first(usage, "completion_tokens", "output_tokens"))
+    prompt_details = _details(usage, "prompt_tokens_details", "input_tokens_details")
+    completion_details = _details(usage, "completion_tokens_details", "output_tokens_details")
     cached = min(_int(prompt_details.get("cached_tokens")), prompt)
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
         cache_read_tokens=cached,
+        cache_write_tokens=min(_int(prompt_details.get("cache_write_tokens")), prompt - cached),
         reasoning_tokens=min(_int(completion_details.get("reasoning_tokens")), completion),
         audio_prompt_tokens=min(_int(prompt_details.get("audio_tokens")), prompt),
         audio_completion_tokens=min(_int(completion_details.get("audio_tokens")), completion),
     )
 
 
+def _first(usage: dict[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` holding a number (``"prompt_tokens": null`` falls through)."""
+    for key in keys:
+        value = usage.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _details(usage: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        value = usage.get(key)
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
 def from_claude(usage: Any) -> Usage:
-    """Anthropic ``usage``: cache reads/writes are reported beside ``input_tokens``."""
+    """Anthropic ``usage``: cache reads/writes are reported beside ``input_tokens``.
+
+    The 5-minute/1-hour split comes from ``cache_creation``; when that breakdown adds up to
+    less than ``cache_creation_input_tokens`` (some proxies send zeros), the rest is billed as
+    5-minute writes rather than dropped.
+    """
     if not isinstance(usage, dict):
         return Usage()
     read = _int(usage.get("cache_read_input_tokens"))
+    written = _int(usage.get("cache_creation_input_tokens"))
     creation = usage.get("cache_creation")
     if isinstance(creation, dict):
         write_5m = _int(creation.get("ephemeral_5m_input_tokens"))
         write_1h = _int(creation.get("ephemeral_1h_input_tokens"))
+        write_5m = max(write_5m, written - write_1h)
     else:
-        write_5m, write_1h = _int(usage.get("cache_creation_input_tokens")), 0
+        write_5m, write_1h = written, 0
     return Usage(
         prompt_tokens=_int(usage.get("input_tokens")) + read + write_5m + write_1h,
         completion_tokens=_int(usage.get("output_tokens")),
@@ -102,11 +126,14 @@ def to_openai(usage: Usage) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
     }
-    if usage.cache_read_tokens or usage.audio_prompt_tokens:
+    writes = usage.cache_write_tokens + usage.cache_write_1h_tokens
+    if usage.cache_read_tokens or usage.audio_prompt_tokens or writes:
         body["prompt_tokens_details"] = {
             "cached_tokens": usage.cache_read_tokens,
             "audio_tokens": usage.audio_prompt_tokens,
         }
+        if writes:
+            body["prompt_tokens_details"]["cache_write_tokens"] = writes
     if usage.reasoning_tokens or usage.audio_completion_tokens:
         body["completion_tokens_details"] = {
             "reasoning_tokens": usage.reasoning_tokens,
@@ -122,4 +149,8 @@ def to_claude(usage: Usage) -> dict[str, Any]:
         "output_tokens": usage.completion_tokens,
         "cache_read_input_tokens": usage.cache_read_tokens,
         "cache_creation_input_tokens": writes,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": usage.cache_write_tokens,
+            "ephemeral_1h_input_tokens": usage.cache_write_1h_tokens,
+        },
     }

@@ -1,0 +1,13 @@
+"""Fake LLM providers on loopback (OpenAI, Azure OpenAI, Anthropic), shared by tests and bench/.
+
+async with FakeProviders.start() as fake:
+    fake.scenario.text = "Hi there"
+    fake.channel("sk-b").error = FakeError(429, times=1)
+    ...  # point a client or a gateway channel at fake.url
+    assert fake.last.headers["api-key"] == "..."
+"""
+
+from bench.fakes.scenario import FakeError, Scenario, ToolCall, split_text
+from bench.fakes.server import FakeProviders, RecordedRequest
+
+__all__ = ["FakeError", "FakeProviders", "RecordedRequest", "Scenario", "ToolCall", "split_text"]

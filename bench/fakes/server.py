@@ -1,0 +1,312 @@
+"""The fake providers' server: one aiohttp app on a loopback port, shared by tests and bench/.
+
+Routes (all on one port):
+
+- OpenAI: ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``,
+  ``/v1/moderations``; ``GET /v1/models`` (Anthropic's list shape when the request carries
+  ``anthropic-version``).
+- Azure: ``POST /openai/deployments/{deployment}/chat/completions|completions|embeddings``
+  (``?api-version=`` required) and the v1 API ``/openai/v1/chat/completions|embeddings``.
+- Anthropic: ``POST /v1/messages``, ``/v1/messages/count_tokens``.
+
+Each request is recorded (unless ``record=False``), then answered from the :class:`Scenario`
+chosen by its API key: ``fake.keys[key]``, else a magic ``...fail-<status>...`` key, else
+``fake.scenario``. Checks a real provider makes come first: a missing key is a 401, a missing
+``anthropic-version`` or required body field a 400, a missing Azure ``api-version`` a 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from bench.fakes import anthropic, openai, openai_extras
+from bench.fakes.call import Call, Provider, drop_connection
+from bench.fakes.errors import error_response
+from bench.fakes.scenario import FakeError, Scenario
+
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+
+_MAX_BODY = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: CIMultiDictProxy[str]  # case-insensitive
+    body: Any  # parsed JSON, or None when the body was empty or not JSON
+    raw: bytes
+    api_key: str
+    provider: Provider
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return self.body if isinstance(self.body, dict) else {}
+
+    @property
+    def model(self) -> str | None:
+        model = self.json.get("model")
+        return model if isinstance(model, str) else None
+
+    @property
+    def stream(self) -> bool:
+        return self.json.get("stream") is True
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    method: str
+    path: str
+    provider: Provider | None  # None: Anthropic when called with anthropic-version, else OpenAI
+    handler: Handler
+    required: tuple[str, ...] = ()
+
+
+_DEPLOYMENT = "/openai/deployments/{deployment}"
+ROUTES = (
+    _Route("POST", "/v1/chat/completions", "openai", openai.chat, ("model", "messages")),
+    _Route("POST", "/v1/completions", "openai", openai.completions, ("model", "prompt")),
+    _Route("POST", "/v1/embeddings", "openai", openai_extras.embeddings, ("model", "input")),
+    _Route("POST", "/v1/moderations", "openai", openai_extras.moderations, ("input",)),
+    _Route("GET", "/v1/models", None, openai_extras.models),
+    _Route("POST", f"{_DEPLOYMENT}/chat/completions", "azure", openai.chat, ("messages",)),
+    _Route("POST", f"{_DEPLOYMENT}/completions", "azure", openai.completions, ("prompt",)),
+    _Route("POST", f"{_DEPLOYMENT}/embeddings", "azure", openai_extras.embeddings, ("input",)),
+    _Route("POST", "/openai/v1/chat/completions", "azure", openai.chat, ("model", "messages")),
+    _Route("POST", "/openai/v1/embeddings", "azure", openai_extras.embeddings, ("model", "input")),
+    _Route(
+        "POST", "/v1/messages", "anthropic", anthropic.messages, ("model", "messages", "max_tokens")
+    ),
+    _Route(
+        "POST",
+        "/v1/messages/count_tokens",
+        "anthropic",
+        anthropic.count_tokens,
+        ("model", "messages"),
+    ),
+)
+
+
+def api_key(headers: Mapping[str, str], provider: Provider) -> str:
+    """The key as the provider reads it: ``x-api-key``/``api-key``, else a Bearer token."""
+    header = {"anthropic": "x-api-key", "azure": "api-key"}.get(provider)
+    if header and headers.get(header):
+        return headers[header]
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _provider(route: _Route, request: web.Request) -> Provider:
+    if route.provider is not None:
+        return route.provider
+    return "anthropic" if "anthropic-version" in request.headers else "openai"
+
+
+def _parse(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _missing_key(provider: Provider) -> FakeError:
+    if provider == "anthropic":
+        return FakeError(401, "x-api-key header is required")
+    if provider == "azure":
+        return FakeError(401)
+    return FakeError(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization "
+        "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password "
+        "field (with blank username) if you're accessing the API from your browser and are "
+        "prompted for a username and password. You can obtain an API key from "
+        "https://platform.openai.com/account/api-keys.",
+    )
+
+
+def _bad_body(call: Call, route: _Route, body: Any) -> FakeError | None:
+    if route.method != "POST":
+        return None
+    anthropic_style = call.provider == "anthropic"
+    if not isinstance(body, dict):
+        if anthropic_style:
+            return FakeError(400, "There was an error parsing the body of your request.")
+        return FakeError(400, "We could not parse the JSON body of your request.")
+    for field in route.required:
+        if body.get(field) in (None, "", []):
+            if anthropic_style:
+                return FakeError(400, f"{field}: Field required")
+            message = f"Missing required parameter: '{field}'."
+            return FakeError(400, message, param=field, code="missing_required_parameter")
+    return None
+
+
+def check_request(call: Call, route: _Route, body: Any) -> FakeError | None:
+    """What the real provider would reject before doing any work."""
+    if not call.api_key:
+        return _missing_key(call.provider)
+    request = call.request
+    if "deployment" in request.match_info and "api-version" not in request.query:
+        return FakeError(404)
+    if call.provider == "anthropic" and "anthropic-version" not in request.headers:
+        return FakeError(400, "anthropic-version: header is required")
+    return _bad_body(call, route, body)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A bound IPv4 socket (port 0: the OS picks a free one; read it back afterwards)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class FakeProviders:
+    """OpenAI, Azure OpenAI and Anthropic fakes on one loopback port.
+
+    ``async with FakeProviders.start() as fake:`` then point clients at ``fake.url``
+    (``fake.openai_url`` for the OpenAI SDK's ``base_url``). Mutate ``fake.scenario``, or give a
+    key its own scenario with ``fake.channel("sk-a")``; read ``fake.requests``.
+    """
+
+    def __init__(self, scenario: Scenario | None = None, *, record: bool = True) -> None:
+        self.scenario = scenario or Scenario()
+        self.keys: dict[str, Scenario] = {}
+        self.requests: list[RecordedRequest] = []
+        self.record = record
+        self._runner: web.AppRunner | None = None
+        self._host, self._port = "127.0.0.1", 0
+
+    @classmethod
+    @asynccontextmanager
+    async def start(
+        cls,
+        scenario: Scenario | None = None,
+        *,
+        record: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> AsyncIterator[FakeProviders]:
+        """Serve on ``host:port`` (a random free port by default) until the block exits."""
+        fake = cls(scenario, record=record)
+        await fake.open(host, port)
+        try:
+            yield fake
+        finally:
+            await fake.close()
+
+    @property
+    def port(self) -> int:
+        if not self._port:
+            raise RuntimeError("the fake providers are not running")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL (Anthropic SDK ``base_url``, Azure ``azure_endpoint``, channel base URL)."""
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def openai_url(self) -> str:
+        """The OpenAI SDK's ``base_url`` (``.../v1``)."""
+        return f"{self.url}/v1"
+
+    def channel(self, key: str, scenario: Scenario | None = None) -> Scenario:
+        """The scenario for requests with API key ``key`` (created on first use)."""
+        if scenario is not None:
+            self.keys[key] = scenario
+        return self.keys.setdefault(key, Scenario())
+
+    def scenario_for(self, key: str) -> Scenario:
+        found = self.keys.get(key)
+        if found is not None:
+            return found
+        return Scenario.for_magic_key(key) or self.scenario
+
+    def requests_for(self, key: str) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.api_key == key]
+
+    @property
+    def last(self) -> RecordedRequest:
+        if not self.requests:
+            raise AssertionError("the fake providers received no request")
+        return self.requests[-1]
+
+    def clear(self) -> None:
+        self.requests.clear()
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=_MAX_BODY)
+        for route in ROUTES:
+            app.router.add_route(route.method, route.path, self._handler(route))
+        return app
+
+    async def open(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        sock = _listening_socket(host, port)
+        runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        self._runner, self._host, self._port = runner, host, sock.getsockname()[1]
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self._runner, self._port = None, 0
+
+    def _handler(self, route: _Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self._serve(request, route)
+
+        return handle
+
+    def _remember(self, request: web.Request, raw: bytes, body: Any, call: Call) -> None:
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=CIMultiDictProxy(CIMultiDict(request.headers)),
+                body=body,
+                raw=raw,
+                api_key=call.api_key,
+                provider=call.provider,
+            )
+        )
+
+    async def _serve(self, request: web.Request, route: _Route) -> web.StreamResponse:
+        raw = await request.read() if request.can_read_body else b""
+        body = _parse(raw)
+        provider = _provider(route, request)
+        key = api_key(request.headers, provider)
+        scenario = self.scenario_for(key)
+        call = Call(request, body if isinstance(body, dict) else {}, scenario, provider, key)
+        if self.record:
+            self._remember(request, raw, body, call)
+        if scenario.first_byte_delay > 0:
+            await asyncio.sleep(scenario.first_byte_delay)
+        problem = check_request(call, route, body) or scenario.take_error()
+        if problem is not None and not (call.stream and problem.after_chunks is not None):
+            return error_response(call, problem)
+        call.stream_error = problem
+        if scenario.disconnect_after is not None and not call.stream:
+            drop_connection(request)
+            return web.Response()
+        return await route.handler(call)

@@ -1,0 +1,131 @@
+"""Who is calling the relay: key reading and the token, user, group and model checks.
+
+Everything here reads the cache (tokens by key, users by id), never the database on a hit.
+Refusals are :class:`~newapi.errors.RelayError`s, rendered in the caller's own format.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from quart import request
+
+from newapi.cache.entities import EntityCache
+from newapi.errors import RelayForbidden, RelayUnauthorized
+from newapi.models.token import TOKEN_ENABLED
+from newapi.models.user import ROLE_ADMIN, USER_ENABLED
+from newapi.options import Options
+from newapi.routing.index import split_list
+from newapi.store.entities import token_by_key, user_by_id
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    key: str = ""  # the raw key without sk-; never logged
+    token: Any = None  # the cached token record (dict)
+    user: Any = None  # the cached user record (dict)
+    group: str = "default"  # the group used for routing and its ratio
+    forced_channel: int | None = None  # admin-only "sk-<key>-<channel id>"
+
+    @property
+    def token_id(self) -> int:
+        return int(self.token["id"])
+
+    @property
+    def user_id(self) -> int:
+        return int(self.user["id"])
+
+
+def read_key() -> tuple[str, str]:
+    """(key, channel suffix) from the request, in new-api's order of places."""
+    headers = request.headers
+    raw = ""
+    protocol = headers.get("Sec-WebSocket-Protocol", "")
+    for item in protocol.split(","):
+        if item.strip().startswith("openai-insecure-api-key."):
+            raw = item.strip().removeprefix("openai-insecure-api-key.")
+    if not raw and (request.path.startswith(("/v1/messages", "/v1/models"))):
+        raw = headers.get("x-api-key", "")
+    if not raw:
+        raw = headers.get("Authorization", "")
+    raw = raw.strip()
+    for prefix in ("Bearer ", "bearer "):
+        raw = raw.removeprefix(prefix)
+    raw = raw.strip().removeprefix("sk-")
+    key, _, suffix = raw.partition("-")
+    return key, suffix
+
+
+async def authenticate(entities: EntityCache, options: Options) -> Caller:
+    key, suffix = read_key()
+    if not key:
+        raise RelayUnauthorized("no API key given: send Authorization: Bearer sk-...")
+    token = await token_by_key(entities, key)
+    if token is None:
+        raise RelayUnauthorized("invalid API key")
+    _check_token(token)
+    user = await user_by_id(entities, int(token["user_id"]))
+    if user is None or user.get("status") != USER_ENABLED:
+        raise RelayForbidden("the user of this API key is disabled", code="user_disabled")
+    forced = _forced_channel(suffix, user)
+    return Caller(key, token, user, _using_group(token, user, options), forced)
+
+
+def _check_token(token: dict[str, Any]) -> None:
+    expired = token.get("expired_time", -1)
+    if token.get("status") != TOKEN_ENABLED:
+        raise RelayUnauthorized("this API key is disabled, expired or used up")
+    if expired not in (-1, None) and expired < time.time():
+        raise RelayUnauthorized("this API key has expired")
+    allowed = token.get("allow_ips") or ""
+    if allowed.strip() and not _ip_allowed(request.remote_addr or "", allowed):
+        raise RelayForbidden("this API key may not be used from your IP address")
+
+
+def _ip_allowed(address: str, allowed: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for entry in allowed.replace(",", "\n").splitlines():
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _forced_channel(suffix: str, user: dict[str, Any]) -> int | None:
+    if not suffix:
+        return None
+    if (user.get("role") or 0) < ROLE_ADMIN:
+        raise RelayForbidden("only administrators may pick a channel with the key suffix")
+    if not suffix.isdigit():
+        raise RelayForbidden("the key suffix must be a channel id")
+    return int(suffix)
+
+
+def _using_group(token: dict[str, Any], user: dict[str, Any], options: Options) -> str:
+    user_group = user.get("group") or "default"
+    group = token.get("group") or ""
+    if not group:
+        return user_group
+    usable = options.json("UserUsableGroups") or {}
+    if group != user_group and group not in usable:
+        raise RelayForbidden(f"group {group!r} is not available to this user")
+    if group not in options.ratio_map("GroupRatio"):
+        raise RelayForbidden(f"group {group!r} no longer exists")
+    return group
+
+
+def check_model_allowed(caller: Caller, model: str) -> None:
+    token = caller.token
+    if token.get("model_limits_enabled") and model not in split_list(token.get("model_limits")):
+        raise RelayForbidden(f"this API key may not use model {model!r}", code="model_not_allowed")

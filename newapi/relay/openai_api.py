@@ -1,0 +1,278 @@
+"""``/v1`` endpoints in OpenAI's format: chat, completions, embeddings, moderations, ..."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+from quart import Blueprint, Response, request
+
+from newapi.adaptors.base import Adaptor, Call
+from newapi.billing.prices import PriceNotSet, price_for
+from newapi.billing.quota import reserve_for
+from newapi.errors import InvalidRelayRequest, PriceNotConfigured
+from newapi.protocol import sse
+from newapi.protocol.tokens import estimate_text
+from newapi.protocol.usage import Usage, from_openai
+from newapi.relay.auth import Caller, authenticate, check_model_allowed
+from newapi.relay.job import Job
+from newapi.relay.metering import settle
+from newapi.relay.stream import STREAM_HEADERS, OpenAIStreamTracker, events
+from newapi.relay.upstream import BodyBuilder, Opened, open_upstream
+from newapi.routing.index import ChannelSnapshot
+from newapi.state import AppState, app_state
+
+bp = Blueprint("relay_openai", __name__)
+
+STREAMABLE = frozenset({"chat/completions", "completions"})
+DEFAULT_MODELS = {"moderations": "text-moderation-stable"}
+DEFAULT_COMPLETION_BUDGET = 1024
+
+
+@bp.get("/v1/models")
+async def list_models() -> Response:
+    state = app_state()
+    caller = await authenticate(state.entities, state.options.current)
+    models = state.channels.index.models_for_group(caller.group)
+    limits = caller.token.get("model_limits_enabled") and caller.token.get("model_limits")
+    if limits:
+        allowed = {m.strip() for m in str(limits).split(",")}
+        models = tuple(m for m in models if m in allowed)
+    data = [
+        {"id": m, "object": "model", "created": 1626777600, "owned_by": "newapi"} for m in models
+    ]
+    return Response(orjson.dumps({"object": "list", "data": data}), content_type="application/json")
+
+
+@bp.post("/v1/chat/completions")
+async def chat_completions() -> Response:
+    return await relay("chat/completions")
+
+
+@bp.post("/v1/completions")
+async def completions() -> Response:
+    return await relay("completions")
+
+
+@bp.post("/v1/embeddings")
+async def embeddings() -> Response:
+    return await relay("embeddings")
+
+
+@bp.post("/v1/moderations")
+async def moderations() -> Response:
+    return await relay("moderations")
+
+
+@bp.post("/v1/rerank")
+async def rerank() -> Response:
+    return await relay("rerank")
+
+
+@bp.post("/v1/images/generations")
+async def image_generations() -> Response:
+    return await relay("images/generations")
+
+
+async def read_json() -> dict[str, Any]:
+    raw = await request.get_data(cache=False)
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        raise InvalidRelayRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRelayRequest("the request body must be a JSON object")
+    return body
+
+
+def prompt_estimate(body: dict[str, Any]) -> int:
+    """A cheap, tokenizer-free estimate of the input, for the reservation and as a fallback."""
+    total = 0
+    for message in body.get("messages") or ():
+        total += 3
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            total += estimate_text(content)
+        elif isinstance(content, list):
+            for part in content:
+                text = part.get("text") if isinstance(part, dict) else None
+                total += estimate_text(text) if isinstance(text, str) else 85
+    for field in ("prompt", "input", "query"):
+        value = body.get(field)
+        items = value if isinstance(value, list) else [value]
+        total += sum(estimate_text(v) for v in items if isinstance(v, str))
+    return total + 3
+
+
+async def start_job(
+    state: AppState, caller: Caller, path: str, body: dict[str, Any], model: str, stream: bool
+) -> Job:
+    options = state.options.current
+    check_model_allowed(caller, model)
+    try:
+        price = price_for(options, model, caller.group, str(caller.user.get("group") or ""))
+    except PriceNotSet:
+        raise PriceNotConfigured(
+            f"model {model} has no ratio or price configured; ask an administrator"
+        ) from None
+    estimate = prompt_estimate(body)
+    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+    amount = reserve_for(
+        estimate,
+        max_tokens if isinstance(max_tokens, int) else None,
+        price,
+        options.float("QuotaPerUnit"),
+        DEFAULT_COMPLETION_BUDGET,
+    )
+    token = caller.token
+    reservation = await state.ledger.reserve(
+        user_id=caller.user_id,
+        token_id=caller.token_id,
+        token_key=caller.key,
+        limited=not token.get("unlimited_quota"),
+        amount=amount,
+    )
+    stream_options = body.get("stream_options")
+    include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
+    return Job(
+        caller,
+        path,
+        model,
+        body,
+        stream,
+        include_usage,
+        price,
+        reservation,
+        estimate,
+        ip=request.remote_addr or "",
+    )
+
+
+def openai_body(job: Job, force_usage: bool) -> BodyBuilder:
+    def build(channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes:
+        body = dict(job.body)
+        body["model"] = upstream_model
+        if job.stream:
+            if force_usage and adaptor.stream_usage:
+                options = body.get("stream_options")
+                body["stream_options"] = {
+                    **(options if isinstance(options, dict) else {}),
+                    "include_usage": True,
+                }
+            elif not adaptor.stream_usage:
+                body.pop("stream_options", None)
+        body.update(channel.param_override)
+        return orjson.dumps(body)
+
+    return build
+
+
+async def relay(endpoint: str) -> Response:
+    state = app_state()
+    options = state.options.current
+    caller = await authenticate(state.entities, options)
+    body = await read_json()
+    model = body.get("model") or DEFAULT_MODELS.get(endpoint)
+    if not isinstance(model, str) or not model:
+        raise InvalidRelayRequest("model is required")
+    stream = endpoint in STREAMABLE and body.get("stream") is True
+    job = await start_job(state, caller, request.path, body, model, stream)
+    call = Call(
+        endpoint,
+        model,
+        stream,
+        {k.lower(): v for k, v in request.headers.items()},
+        {"azure_default_api_version": state.settings.azure_default_api_version},
+    )
+    try:
+        opened = await open_upstream(
+            state.http,
+            state.channels.index,
+            caller,
+            model=model,
+            call=call,
+            build_body=openai_body(job, state.settings.force_stream_option),
+            retry_times=options.int("RetryTimes"),
+            retry_ranges=options.status_ranges("AutomaticRetryStatusCodes"),
+            attempts=job.attempts,
+        )
+    except BaseException:
+        await settle(state, job, None, None)
+        raise
+    content_type = opened.response.headers.get("Content-Type", "")
+    if stream and "text/event-stream" in content_type:
+        response = Response(stream_openai(state, job, opened), headers=STREAM_HEADERS)
+        response.timeout = None
+        return _tag(response, job)
+    return _tag(await finish_plain(state, job, opened), job)
+
+
+def _tag(response: Response, job: Job) -> Response:
+    response.headers["X-Oneapi-Request-Id"] = job.request_id
+    return response
+
+
+async def finish_plain(state: AppState, job: Job, opened: Opened) -> Response:
+    try:
+        raw = await opened.response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        await settle(state, job, None, None)
+        raise
+    finally:
+        opened.response.release()
+    job.mark_first_byte()
+    usage = _plain_usage(raw, job)
+    await settle(state, job, opened.channel, usage, upstream_model=opened.upstream_model)
+    content_type = opened.response.headers.get("Content-Type", "application/json")
+    return Response(raw, status=opened.response.status, content_type=content_type)
+
+
+def _plain_usage(raw: bytes, job: Job) -> Usage:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    usage = from_openai(body.get("usage")) if isinstance(body, dict) else Usage()
+    if not usage.is_empty:
+        return usage
+    completion = 0
+    for choice in (body or {}).get("choices") or ():
+        message = choice.get("message") if isinstance(choice, dict) else None
+        text = message.get("content") if isinstance(message, dict) else choice.get("text")
+        if isinstance(text, str):
+            completion += estimate_text(text)
+    return Usage(job.prompt_estimate, completion, estimated=True)
+
+
+async def stream_openai(state: AppState, job: Job, opened: Opened) -> AsyncIterator[bytes]:
+    tracker = OpenAIStreamTracker(include_usage=job.include_usage)
+    served = False
+    try:
+        async for event in events(opened.response, state.settings.streaming_timeout):
+            data = sse.event_data(event)
+            if data is None or data == sse.DONE:
+                continue
+            if tracker.observe(data):
+                job.mark_first_byte()
+                served = True
+                yield event
+        if job.include_usage and tracker.usage is None:
+            yield tracker.usage_chunk(tracker.final_usage(job.prompt_estimate))
+        yield b"data: [DONE]\n\n"
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        # Upstream broke or went idle after bytes reached the caller: end cleanly.
+        yield b"data: [DONE]\n\n"
+    finally:
+        opened.response.close()
+        usage = tracker.final_usage(job.prompt_estimate) if served or tracker.usage else None
+        state.spawn(
+            settle(
+                state,
+                job,
+                opened.channel if usage else None,
+                usage,
+                upstream_model=opened.upstream_model,
+            )
+        )

@@ -1,0 +1,110 @@
+"""Relaying an OpenAI-format SSE stream: each upstream event leaves at once, as received.
+
+Nothing is buffered beyond the event being read, and the text is never kept: the tracker
+only counts (an estimate, used when upstream sends no usage) and remembers the last chunk's
+identity for a synthesized usage chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+
+from newapi.protocol import sse
+from newapi.protocol.tokens import estimate_text
+from newapi.protocol.usage import Usage, from_openai, to_openai
+
+STREAM_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+
+
+class OpenAIStreamTracker:
+    """Watches chunks go by: usage, a completion estimate, what to suppress."""
+
+    def __init__(self, *, include_usage: bool) -> None:
+        self.include_usage = include_usage
+        self.usage: Usage | None = None
+        self.completion_estimate = 0
+        self.tool_calls = 0
+        self._identity: dict[str, Any] = {}
+
+    def observe(self, data: bytes) -> bool:
+        """Record one chunk's facts; False when the caller must not get it."""
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return True
+        if not isinstance(chunk, dict):
+            return True
+        self._identity = {k: chunk[k] for k in ("id", "created", "model") if k in chunk}
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            parsed = from_openai(usage)
+            if not parsed.is_empty:
+                self.usage = parsed
+        choices = chunk.get("choices")
+        if isinstance(choices, list):
+            for choice in choices:
+                self._count(choice)
+        # Usage we asked for on the caller's behalf is not the caller's to see.
+        return self.include_usage or bool(choices) or not isinstance(usage, dict)
+
+    def _count(self, choice: Any) -> None:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            return
+        for field in ("content", "reasoning_content", "reasoning"):
+            text = delta.get(field)
+            if isinstance(text, str) and text:
+                self.completion_estimate += estimate_text(text)
+        for call in delta.get("tool_calls") or ():
+            if isinstance(call, dict):
+                function = call.get("function") or {}
+                if call.get("id"):
+                    self.tool_calls += 1
+                for part in ("name", "arguments"):
+                    text = function.get(part) if isinstance(function, dict) else None
+                    if isinstance(text, str) and text:
+                        self.completion_estimate += estimate_text(text)
+
+    def final_usage(self, prompt_estimate: int) -> Usage:
+        if self.usage is not None:
+            return self.usage
+        completion = self.completion_estimate + 7 * self.tool_calls
+        return Usage(prompt_tokens=prompt_estimate, completion_tokens=completion, estimated=True)
+
+    def usage_chunk(self, usage: Usage) -> bytes:
+        chunk = {
+            "id": self._identity.get("id", ""),
+            "object": "chat.completion.chunk",
+            "created": self._identity.get("created", int(time.time())),
+            "model": self._identity.get("model", ""),
+            "choices": [],
+            "usage": to_openai(usage),
+        }
+        return sse.encode(orjson.dumps(chunk))
+
+
+async def events(response: aiohttp.ClientResponse, idle_timeout: float) -> AsyncIterator[bytes]:
+    """Whole SSE events from an upstream response, with an idle timeout between reads."""
+    splitter = sse.EventSplitter()
+    stream = response.content.iter_any().__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(idle_timeout):
+                piece = await anext(stream)
+        except StopAsyncIteration:
+            break
+        for event in splitter.feed(piece):
+            yield event
+    rest = splitter.rest()
+    if rest.strip():
+        yield rest + b"\n\n"

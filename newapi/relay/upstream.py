@@ -1,0 +1,191 @@
+"""The attempt loop: pick a channel, call it, fail over before the caller saw a byte.
+
+A failed channel is never tried twice for one request; siblings of its priority tier come
+first, then the next lower tier (see :mod:`newapi.routing.select`). Every attempt happens
+before the first byte reaches the caller, so failover is invisible to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+from newapi.adaptors.base import Adaptor, Call
+from newapi.adaptors.registry import adaptor_for
+from newapi.errors import InvalidRelayRequest, NoAvailableChannel, UpstreamFailed
+from newapi.relay.auth import Caller
+from newapi.routing.index import ChannelSnapshot, RoutingIndex
+from newapi.routing.retry import Failure, should_retry
+from newapi.routing.select import pick
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_BODY = 64 * 1024
+BodyBuilder = Callable[[ChannelSnapshot, Adaptor, str], bytes]
+
+
+@dataclass(slots=True)
+class Attempts:
+    """What the loop tried, for the log's ``admin_info.use_channel``."""
+
+    tried: list[int] = field(default_factory=list)
+    last: Failure | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    channel: ChannelSnapshot
+    adaptor: Adaptor
+    upstream_model: str
+    response: aiohttp.ClientResponse
+
+
+def map_model(mapping: Mapping[str, Any], model: str) -> str:
+    """Follow ``model_mapping`` to a fixed point; a cycle is the admin's error."""
+    seen = {model}
+    current = model
+    while (
+        isinstance(mapping.get(current), str) and mapping[current] and mapping[current] != current
+    ):
+        current = mapping[current]
+        if current in seen:
+            raise InvalidRelayRequest(f"model_mapping of this channel loops at {current!r}")
+        seen.add(current)
+    return current
+
+
+def _candidates(
+    index: RoutingIndex, caller: Caller, model: str
+) -> list[tuple[tuple[int, int], ...]]:
+    if caller.forced_channel is not None:
+        channel = index.channel(caller.forced_channel)
+        if channel is None or not channel.enabled:
+            raise NoAvailableChannel(f"channel {caller.forced_channel} is not available")
+        return [((channel.id, 1),)]
+    tiers = list(index.tiers(caller.group, model))
+    if not tiers:
+        raise NoAvailableChannel(
+            f"no available channel for model {model} in group {caller.group}",
+            code="model_not_found",
+        )
+    return tiers
+
+
+async def open_upstream(
+    http: aiohttp.ClientSession,
+    index: RoutingIndex,
+    caller: Caller,
+    *,
+    model: str,
+    call: Call,
+    build_body: BodyBuilder,
+    retry_times: int,
+    retry_ranges: list[tuple[int, int]],
+    attempts: Attempts,
+) -> Opened:
+    tiers = _candidates(index, caller, model)
+    allowed = 1 if caller.forced_channel is not None else retry_times + 1
+    for _ in range(allowed):
+        channel_id = pick(tiers, attempts.tried, random.randrange)
+        if channel_id is None:
+            break
+        attempts.tried.append(channel_id)
+        channel = index.channel(channel_id)
+        adaptor = adaptor_for(channel.type) if channel else None
+        if channel is None or adaptor is None:
+            attempts.last = Failure(
+                0, f"channel type {channel.type if channel else '?'} unsupported"
+            )
+            continue
+        upstream_model = map_model(channel.model_mapping, model)
+        opened = await _attempt(http, channel, adaptor, upstream_model, call, build_body, attempts)
+        if opened is not None:
+            return opened
+        if attempts.last is not None and not should_retry(attempts.last, retry_ranges):
+            break
+    raise _final_error(attempts)
+
+
+async def _attempt(
+    http: aiohttp.ClientSession,
+    channel: ChannelSnapshot,
+    adaptor: Adaptor,
+    upstream_model: str,
+    call: Call,
+    build_body: BodyBuilder,
+    attempts: Attempts,
+) -> Opened | None:
+    target = adaptor.request(channel, _with_model(call, upstream_model))
+    body = build_body(channel, adaptor, upstream_model)
+    try:
+        response = await http.post(
+            target.url, data=body, headers=target.headers, proxy=target.proxy
+        )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        attempts.last = Failure(0, f"upstream unreachable ({type(exc).__name__})")
+        log.warning("channel %s unreachable: %s", channel.id, type(exc).__name__)
+        return None
+    status = _mapped_status(channel, response.status)
+    if status < 400:
+        return Opened(channel, adaptor, upstream_model, response)
+    try:
+        raw = await response.content.read(MAX_ERROR_BODY)
+    except (aiohttp.ClientError, TimeoutError):
+        raw = b""
+    finally:
+        response.release()
+    attempts.last = _failure(status, raw, channel)
+    log.info("channel %s answered %s", channel.id, status)
+    return None
+
+
+def _with_model(call: Call, upstream_model: str) -> Call:
+    return Call(call.endpoint, upstream_model, call.stream, call.caller_headers, call.settings)
+
+
+def _mapped_status(channel: ChannelSnapshot, status: int) -> int:
+    mapped = channel.status_code_mapping.get(str(status))
+    try:
+        return int(mapped) if mapped else status
+    except (TypeError, ValueError):
+        return status
+
+
+def _failure(status: int, raw: bytes, channel: ChannelSnapshot) -> Failure:
+    message, code, kind = f"upstream returned HTTP {status}", "", ""
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        message = str(error.get("message") or message)
+        code = str(error.get("code") or "")
+        kind = str(error.get("type") or "")
+    elif isinstance(error, str):
+        message = error
+    return Failure(status, _redact(message, channel), code, kind)
+
+
+def _redact(message: str, channel: ChannelSnapshot) -> str:
+    for key in channel.key.splitlines():
+        key = key.strip()
+        if len(key) >= 8:
+            message = message.replace(key, "***").replace(key[:12], "***")
+    return message[:1000]
+
+
+def _final_error(attempts: Attempts) -> UpstreamFailed:
+    last = attempts.last or Failure(0, "no channel could serve the request")
+    status = last.status if 400 <= last.status <= 599 else 502
+    return UpstreamFailed(last.message, code=last.code or "upstream_error", status=status)
+
+
+def with_timeout(seconds: int) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=seconds or None, sock_connect=15)

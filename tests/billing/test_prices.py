@@ -1,0 +1,242 @@
+"""Price lookup from the option maps: modes, completion-ratio rules, cache and group ratios."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from newapi.billing.prices import Price, PriceNotSet, completion_ratio, price_for
+from newapi.errors import PriceNotConfigured
+from newapi.options import Options
+
+
+def options(**values: Any) -> Options:
+    """Default options with some keys replaced (maps given as Python objects)."""
+    return Options({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
+
+
+def test_gpt_4o_from_the_default_options() -> None:
+    assert price_for(options(), "gpt-4o", "default", "default") == Price(
+        model_ratio=1.25,
+        completion_ratio=4,
+        cache_ratio=0.5,
+        create_cache_ratio=1.25,
+        create_cache_1h_ratio=2.0,
+        group_ratio=1,
+        model_price=None,
+        audio_ratio=None,
+        audio_completion_ratio=1,
+        user_group_ratio=None,
+    )
+
+
+def test_claude_defaults_have_cache_read_and_write_ratios() -> None:
+    price = price_for(options(), "claude-sonnet-4-5-20250929", "default", "default")
+    assert (price.model_ratio, price.completion_ratio) == (1.5, 5)
+    assert (price.cache_ratio, price.create_cache_ratio, price.create_cache_1h_ratio) == (
+        0.1,
+        1.25,
+        2.0,
+    )
+    assert price.quota_type == 0
+
+
+def test_model_price_is_per_call_mode_and_zeroes_the_token_ratios() -> None:
+    price = price_for(options(), "dall-e-3", "default", "default")
+    assert price.model_price == 0.04
+    assert price.quota_type == 1
+    assert (price.model_ratio, price.completion_ratio, price.cache_ratio) == (0, 0, 0)
+
+
+def test_model_price_wins_over_a_model_ratio() -> None:
+    opts = options(ModelRatio={"m": 2}, ModelPrice={"m": 0.1})
+    price = price_for(opts, "m", "default", "default")
+    assert price.model_price == 0.1
+    assert price.quota_type == 1
+
+
+def test_unknown_model_raises_price_not_set() -> None:
+    with pytest.raises(PriceNotSet) as caught:
+        price_for(options(), "no-such-model", "default", "default")
+    assert caught.value.model == "no-such-model"
+    assert "no-such-model" in caught.value.message
+    # One of the relay errors: rendered as new-api's 500 model_price_error.
+    assert isinstance(caught.value, PriceNotConfigured)
+    assert (caught.value.http_status, caught.value.error_code) == (500, "model_price_error")
+
+
+def test_self_use_mode_prices_unknown_models_at_37_5() -> None:
+    price = price_for(options(SelfUseModeEnabled="true"), "mystery", "default", "default")
+    assert price.model_ratio == 37.5
+    assert price.model_price is None
+
+
+def test_accept_unset_user_setting_prices_unknown_models_at_37_5() -> None:
+    price = price_for(options(), "mystery", "default", "default", accept_unset=True)
+    assert price.model_ratio == 37.5
+
+
+def test_unusable_map_values_count_as_unset() -> None:
+    # Rows written by other nodes bypass validation: strings, booleans, negatives are ignored.
+    opts = options(ModelRatio={"a": "1.5", "b": True, "c": -1})
+    for model in ("a", "b", "c"):
+        with pytest.raises(PriceNotSet):
+            price_for(opts, model, "default", "default")
+
+
+def test_a_zero_ratio_is_a_free_model_not_an_unset_one() -> None:
+    price = price_for(options(ModelRatio={"free": 0}), "free", "default", "default")
+    assert price.model_ratio == 0
+    assert price.is_free
+
+
+@pytest.mark.parametrize(
+    ("model", "configured", "expected"),
+    [
+        # locked rules beat the map
+        ("claude-3-7-sonnet-20250219", 2, 5),
+        ("claude-opus-4-1-20250805", 1, 5),
+        ("claude-haiku-4-5-20251001", None, 5),
+        ("gpt-4o-2024-05-13", 9, 3),
+        ("gpt-5", 2, 8),
+        ("gpt-5-mini", None, 8),
+        ("gpt-5.4", 9, 6),
+        ("gpt-5.4-nano", None, 6.25),
+        ("gpt-4.5-preview", None, 2),
+        ("gpt-4-turbo", 1, 3),
+        ("gpt-4-turbo-2024-04-09", None, 3),
+        ("gpt-3.5-turbo", 1, 3),
+        ("gpt-3.5-turbo-0125", None, 3),
+        ("gpt-3.5-turbo-1106", None, 2),
+        ("gpt-3.5-turbo-16k", None, 4 / 3),
+        ("o1-mini", 1, 4),
+        ("o3", 1, 4),
+        ("chatgpt-4o-latest", 1, 3),
+        ("mistral-large-latest", 1, 3),
+        ("gemini-1.5-pro", 1, 4),
+        ("gemini-2.0-flash", 1, 4),
+        # unlocked rules only fill in when the map has no entry
+        ("gpt-4o", 3, 3),
+        ("gpt-4o", None, 4),
+        ("gpt-4o-mini", None, 4),
+        ("gpt-5.1", None, 8),
+        ("gpt-5.1", 5, 5),
+        ("gpt-4", None, 2),
+        ("gpt-4", 3, 3),
+        ("gpt-4-all", None, 2),
+        ("gpt-4-gizmo-*", None, 2),
+        ("gemini-2.5-pro", None, 8),
+        ("gemini-2.5-pro", 7, 7),
+        ("gemini-2.5-flash", None, 2.5 / 0.3),
+        ("gemini-2.5-flash-lite", None, 4),
+        ("gemini-2.5-flash-preview-05-20", None, 3.5 / 0.15),
+        ("gemini-2.5-flash-preview-05-20-nothinking", None, 4),
+        ("gemini-3-pro-preview", None, 6),
+        ("gemini-3-pro-image-preview", None, 60),
+        ("gemini-exp", None, 4),
+        ("o4-mini", None, 1),
+        ("o4-mini", 4, 4),
+        ("deepseek-chat", None, 1),
+        ("deepseek-chat", 4, 4),
+        # provider-prefixed names read the map first, even over a locked family rule
+        ("anthropic/claude-3-5-sonnet", 2, 2),
+        ("anthropic/claude-3-5-sonnet", None, 5),
+    ],
+)
+def test_completion_ratio_rules(model: str, configured: float | None, expected: float) -> None:
+    opts = options(CompletionRatio={} if configured is None else {model: configured})
+    assert completion_ratio(opts, model) == pytest.approx(expected)
+
+
+def test_completion_ratio_defaults_come_from_the_option_map() -> None:
+    assert price_for(options(), "deepseek-chat", "default", "default").completion_ratio == 4
+
+
+def test_unknown_cache_ratios_default_to_1_and_1_25() -> None:
+    price = price_for(options(ModelRatio={"m": 1}), "m", "default", "default")
+    assert (price.cache_ratio, price.create_cache_ratio, price.create_cache_1h_ratio) == (
+        1,
+        1.25,
+        2.0,
+    )
+
+
+def test_one_hour_cache_write_is_the_five_minute_ratio_times_1_6() -> None:
+    opts = options(ModelRatio={"m": 1}, CacheRatio={"m": 0.2}, CreateCacheRatio={"m": 1.5})
+    price = price_for(opts, "m", "default", "default")
+    assert price.cache_ratio == 0.2
+    assert price.create_cache_ratio == 1.5
+    assert price.create_cache_1h_ratio == 2.4  # 1.5 x 1.6, exact in decimal
+
+
+def test_group_ratio_from_group_ratio_map() -> None:
+    opts = options(GroupRatio={"default": 1, "vip": 0.5})
+    price = price_for(opts, "gpt-4o", "vip", "default")
+    assert price.group_ratio == 0.5
+    assert price.user_group_ratio is None
+
+
+def test_unknown_group_ratio_is_1() -> None:
+    assert price_for(options(), "gpt-4o", "nowhere", "default").group_ratio == 1
+
+
+def test_group_group_ratio_overrides_for_the_user_group() -> None:
+    opts = options(
+        GroupRatio={"default": 1, "vip": 0.5},
+        GroupGroupRatio={"svip": {"vip": 0.3}, "default": {"other": 9}},
+    )
+    special = price_for(opts, "gpt-4o", "vip", "svip")
+    assert (special.group_ratio, special.user_group_ratio) == (0.3, 0.3)
+    # A user of another group spending from vip pays vip's own ratio.
+    plain = price_for(opts, "gpt-4o", "vip", "default")
+    assert (plain.group_ratio, plain.user_group_ratio) == (0.5, None)
+
+
+def test_unusable_group_group_ratio_entries_are_ignored() -> None:
+    opts = options(
+        GroupRatio={"vip": 0.5},
+        GroupGroupRatio={"a": {"vip": True}, "b": "x", "c": {"vip": -2}},
+    )
+    for user_group in ("a", "b", "c"):
+        assert price_for(opts, "gpt-4o", "vip", user_group).group_ratio == 0.5
+
+
+def test_group_ratio_applies_in_price_mode_too() -> None:
+    opts = options(GroupRatio={"vip": 0.5})
+    price = price_for(opts, "dall-e-3", "vip", "default")
+    assert (price.model_price, price.group_ratio) == (0.04, 0.5)
+
+
+def test_audio_ratios() -> None:
+    opts = options(
+        ModelRatio={"gpt-4o-audio-preview": 1.25, "gpt-4o": 1.25},
+        AudioRatio={"gpt-4o-audio-preview": 16},
+        AudioCompletionRatio={"gpt-4o-audio-preview": 2},
+    )
+    price = price_for(opts, "gpt-4o-audio-preview", "default", "default")
+    assert (price.audio_ratio, price.audio_completion_ratio) == (16, 2)
+    plain = price_for(opts, "gpt-4o", "default", "default")
+    assert (plain.audio_ratio, plain.audio_completion_ratio) == (None, 1)
+
+
+@pytest.mark.parametrize(
+    ("price", "free"),
+    [
+        (Price(model_ratio=1.25), False),
+        (Price(model_ratio=0), True),
+        (Price(model_ratio=1.25, group_ratio=0), True),
+        (Price(model_price=0.04), False),
+        (Price(model_price=0), True),
+    ],
+)
+def test_is_free(price: Price, free: bool) -> None:
+    assert price.is_free is free
+
+
+def test_price_is_frozen() -> None:
+    price = Price(model_ratio=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        price.model_ratio = 2  # type: ignore[misc]
