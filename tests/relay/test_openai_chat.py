@@ -1,0 +1,168 @@
+"""OpenAI-format chat through a real server with the official SDK: plain, streaming, tools."""
+
+from __future__ import annotations
+
+import aiohttp
+import openai
+import pytest
+
+from bench.fakes import ToolCall
+from tests.relay.conftest import Relay
+
+
+async def test_plain_chat_is_relayed_and_billed(relay: Relay) -> None:
+    await relay.channel()
+    key = await relay.key()
+    relay.fake.scenario.text = "Hello from upstream"
+    relay.fake.scenario.prompt_tokens, relay.fake.scenario.completion_tokens = 1000, 200
+    reply = await relay.openai(key).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert reply.choices[0].message.content == "Hello from upstream"
+    assert reply.usage is not None and reply.usage.prompt_tokens == 1000
+    sent = relay.fake.last
+    assert sent.path == "/v1/chat/completions" and sent.api_key == "sk-up"
+    (log,) = await relay.logs(1)
+    # gpt-4o-mini: ratio 0.075, completion ratio 4: (1000 + 200 * 4) * 0.075 = 135
+    assert (log["quota"], log["prompt_tokens"], log["completion_tokens"]) == (135, 1000, 200)
+    assert log["model_name"] == "gpt-4o-mini" and log["is_stream"] is False
+    me = await relay.root.get("/api/user/self")
+    assert me.data["used_quota"] == 135 and me.data["quota"] == 100_000_000 - 135
+
+
+async def test_stream_events_leave_one_by_one_with_usage(relay: Relay) -> None:
+    await relay.channel()
+    key = await relay.key()
+    relay.fake.scenario.text = "one two three four five six"
+    relay.fake.scenario.chunks = 6
+    stream = await relay.openai(key).chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    texts, usage = [], None
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            texts.append(chunk.choices[0].delta.content)
+        if chunk.usage:
+            usage = chunk.usage
+    assert "".join(texts) == "one two three four five six" and len(texts) == 6
+    assert usage is not None and usage.completion_tokens == relay.fake.scenario.completion_tokens
+    # The gateway asked upstream for usage on the caller's behalf.
+    assert relay.fake.last.body["stream_options"] == {"include_usage": True}
+    (log,) = await relay.logs(1)
+    assert log["is_stream"] is True and log["quota"] > 0
+
+
+async def test_usage_chunk_hidden_when_not_asked_for(relay: Relay) -> None:
+    await relay.channel()
+    key = await relay.key()
+    stream = await relay.openai(key).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    chunks = [chunk async for chunk in stream]
+    assert all(chunk.usage is None for chunk in chunks)
+    assert relay.fake.last.body["stream_options"] == {"include_usage": True}
+    (log,) = await relay.logs(1)
+    assert log["completion_tokens"] == relay.fake.scenario.completion_tokens
+
+
+async def test_each_upstream_event_is_its_own_read(relay: Relay) -> None:
+    """No coalescing: with a delay between upstream chunks each arrives in its own read."""
+    await relay.channel()
+    key = await relay.key()
+    relay.fake.scenario.chunks = 5
+    relay.fake.scenario.chunk_delay = 0.05
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            relay.gateway.url + "/v1/chat/completions",
+            json={
+                "model": "gpt-4o-mini",
+                "stream": True,
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+            headers={"Authorization": f"Bearer {key}"},
+        ) as resp,
+    ):
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        assert resp.headers["X-Accel-Buffering"] == "no"
+        reads = [piece async for piece in resp.content.iter_any()]
+    content_reads = [r for r in reads if b'"content"' in r]
+    assert len(content_reads) >= 5
+    assert all(r.count(b"data: ") == 1 for r in content_reads)
+
+
+async def test_tool_calls_stream_through(relay: Relay) -> None:
+    await relay.channel()
+    key = await relay.key()
+    relay.fake.scenario.text = ""
+    relay.fake.scenario.tool_calls = [ToolCall("get_weather", {"city": "Paris"}, pieces=3)]
+    relay.fake.scenario.finish_reason = "tool_calls"
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
+    client = relay.openai(key)
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "weather?"}],
+        tools=tools,
+        stream=True,
+    )
+    arguments, name = "", None
+    async for chunk in stream:
+        for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            name = call.function.name or name
+            arguments += call.function.arguments or ""
+    assert name == "get_weather" and arguments.replace(" ", "") == '{"city":"Paris"}'
+    assert relay.fake.last.body["tools"][0]["function"]["name"] == "get_weather"
+
+
+async def test_caller_errors_in_openai_format(relay: Relay) -> None:
+    await relay.channel()
+    key = await relay.key()
+    with pytest.raises(openai.AuthenticationError) as bad_key:
+        await relay.openai("sk-" + "x" * 48).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert bad_key.value.status_code == 401
+    with pytest.raises(openai.APIStatusError) as no_channel:
+        await relay.openai(key).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert no_channel.value.status_code == 503 and "gpt-4o" in str(no_channel.value)
+    with pytest.raises(openai.BadRequestError):
+        await relay.openai(key).chat.completions.create(model="", messages=[])
+    limited = await relay.key(model_limits_enabled=True, model_limits="gpt-4o")
+    with pytest.raises(openai.PermissionDeniedError):
+        await relay.openai(limited).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            relay.gateway.url + "/v1/chat/completions",
+            data=b"{not json",
+            headers={"Authorization": f"Bearer {key}"},
+        ) as resp,
+    ):
+        body = await resp.json()
+        assert resp.status == 400 and body["error"]["type"] == "invalid_request_error"
+    assert "Traceback" not in relay.gateway.log_text()
+
+
+async def test_models_list_follows_group_and_limits(relay: Relay) -> None:
+    await relay.channel(models="gpt-4o-mini,gpt-4o")
+    key = await relay.key()
+    models = await relay.openai(key).models.list()
+    assert sorted(m.id for m in models.data) == ["gpt-4o", "gpt-4o-mini"]
+    limited = await relay.key(model_limits_enabled=True, model_limits="gpt-4o")
+    models = await relay.openai(limited).models.list()
+    assert [m.id for m in models.data] == ["gpt-4o"]
