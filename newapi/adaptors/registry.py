@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from newapi.adaptors.anthropic import Anthropic
 from newapi.adaptors.azure import Azure
 from newapi.adaptors.base import Adaptor
 from newapi.adaptors.openai import OpenAICompatible
@@ -14,6 +15,7 @@ ADAPTORS: Mapping[int, Adaptor] = MappingProxyType(
     {
         t.OPENAI: OpenAICompatible("https://api.openai.com"),
         t.AZURE: Azure(),
+        t.ANTHROPIC: Anthropic(),
         t.CUSTOM: OpenAICompatible("", stream_usage=False),
         t.OLLAMA: OpenAICompatible("http://localhost:11434"),
         t.OPENROUTER: OpenAICompatible("https://openrouter.ai/api"),

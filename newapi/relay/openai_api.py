@@ -12,15 +12,15 @@ from quart import Blueprint, Response, request
 from newapi.adaptors.base import Adaptor, Call
 from newapi.billing.prices import PriceNotSet, price_for
 from newapi.billing.quota import reserve_for
-from newapi.errors import InvalidRelayRequest, PriceNotConfigured
-from newapi.protocol import sse
+from newapi.errors import InvalidRelayRequest, PriceNotConfigured, UpstreamFailed
+from newapi.protocol.convert import StreamError
 from newapi.protocol.tokens import estimate_text
-from newapi.protocol.usage import Usage, from_openai
 from newapi.relay.auth import Caller, authenticate, check_model_allowed
 from newapi.relay.job import Job
 from newapi.relay.metering import settle
-from newapi.relay.stream import STREAM_HEADERS, OpenAIStreamTracker, events
-from newapi.relay.upstream import BodyBuilder, Opened, open_upstream
+from newapi.relay.stream import STREAM_HEADERS, events
+from newapi.relay.translate import CallerFormat, StreamTranslator, Translator, translator
+from newapi.relay.upstream import Opened, open_upstream
 from newapi.routing.index import ChannelSnapshot
 from newapi.state import AppState, app_state
 
@@ -90,6 +90,11 @@ async def read_json() -> dict[str, Any]:
 def prompt_estimate(body: dict[str, Any]) -> int:
     """A cheap, tokenizer-free estimate of the input, for the reservation and as a fallback."""
     total = 0
+    system = body.get("system")  # Claude's top-level system prompt
+    if isinstance(system, str):
+        total += estimate_text(system)
+    elif isinstance(system, list):
+        total += sum(estimate_text(b.get("text", "")) for b in system if isinstance(b, dict))
     for message in body.get("messages") or ():
         total += 3
         content = message.get("content") if isinstance(message, dict) else None
@@ -150,26 +155,7 @@ async def start_job(
     )
 
 
-def openai_body(job: Job, force_usage: bool) -> BodyBuilder:
-    def build(channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes:
-        body = dict(job.body)
-        body["model"] = upstream_model
-        if job.stream:
-            if force_usage and adaptor.stream_usage:
-                options = body.get("stream_options")
-                body["stream_options"] = {
-                    **(options if isinstance(options, dict) else {}),
-                    "include_usage": True,
-                }
-            elif not adaptor.stream_usage:
-                body.pop("stream_options", None)
-        body.update(channel.param_override)
-        return orjson.dumps(body)
-
-    return build
-
-
-async def relay(endpoint: str) -> Response:
+async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Response:
     state = app_state()
     options = state.options.current
     caller = await authenticate(state.entities, options)
@@ -179,6 +165,7 @@ async def relay(endpoint: str) -> Response:
         raise InvalidRelayRequest("model is required")
     stream = endpoint in STREAMABLE and body.get("stream") is True
     job = await start_job(state, caller, request.path, body, model, stream)
+    translators = _Translators(job, caller_format, endpoint, state.settings.force_stream_option)
     call = Call(
         endpoint,
         model,
@@ -193,7 +180,7 @@ async def relay(endpoint: str) -> Response:
             caller,
             model=model,
             call=call,
-            build_body=openai_body(job, state.settings.force_stream_option),
+            build_body=translators.body,
             retry_times=options.int("RetryTimes"),
             retry_ranges=options.status_ranges("AutomaticRetryStatusCodes"),
             attempts=job.attempts,
@@ -201,12 +188,32 @@ async def relay(endpoint: str) -> Response:
     except BaseException:
         await settle(state, job, None, None)
         raise
+    translator = translators.get(opened.adaptor.wire_format)
     content_type = opened.response.headers.get("Content-Type", "")
     if stream and "text/event-stream" in content_type:
-        response = Response(stream_openai(state, job, opened), headers=STREAM_HEADERS)
+        body_iter = relay_stream(state, job, opened, translator.stream())
+        response = Response(body_iter, headers=STREAM_HEADERS)
         response.timeout = None
         return _tag(response, job)
-    return _tag(await finish_plain(state, job, opened), job)
+    return _tag(await finish_plain(state, job, opened, translator), job)
+
+
+class _Translators:
+    """One translator per wire format met during the attempts of one request."""
+
+    def __init__(self, job: Job, caller: CallerFormat, endpoint: str, force_usage: bool) -> None:
+        self.job, self.caller, self.endpoint, self.force_usage = job, caller, endpoint, force_usage
+        self._made: dict[str, Translator] = {}
+
+    def get(self, wire: str) -> Translator:
+        if wire not in self._made:
+            self._made[wire] = translator(self.job, self.caller, wire, self.force_usage)
+        return self._made[wire]
+
+    def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes | None:
+        if adaptor.wire_format == "claude" and self.endpoint != "chat/completions":
+            return None  # a Claude channel serves chat only
+        return self.get(adaptor.wire_format).body(channel, adaptor, upstream_model)
 
 
 def _tag(response: Response, job: Job) -> Response:
@@ -214,65 +221,40 @@ def _tag(response: Response, job: Job) -> Response:
     return response
 
 
-async def finish_plain(state: AppState, job: Job, opened: Opened) -> Response:
+async def finish_plain(
+    state: AppState, job: Job, opened: Opened, translator: Translator
+) -> Response:
     try:
         raw = await opened.response.read()
     except (aiohttp.ClientError, TimeoutError):
         await settle(state, job, None, None)
-        raise
+        raise UpstreamFailed("the upstream connection broke while answering") from None
     finally:
         opened.response.release()
     job.mark_first_byte()
-    usage = _plain_usage(raw, job)
+    out, usage = translator.plain(raw)
     await settle(state, job, opened.channel, usage, upstream_model=opened.upstream_model)
     content_type = opened.response.headers.get("Content-Type", "application/json")
-    return Response(raw, status=opened.response.status, content_type=content_type)
+    return Response(out, status=opened.response.status, content_type=content_type)
 
 
-def _plain_usage(raw: bytes, job: Job) -> Usage:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        body = None
-    usage = from_openai(body.get("usage")) if isinstance(body, dict) else Usage()
-    if not usage.is_empty:
-        return usage
-    completion = 0
-    for choice in (body or {}).get("choices") or ():
-        message = choice.get("message") if isinstance(choice, dict) else None
-        text = message.get("content") if isinstance(message, dict) else choice.get("text")
-        if isinstance(text, str):
-            completion += estimate_text(text)
-    return Usage(job.prompt_estimate, completion, estimated=True)
-
-
-async def stream_openai(state: AppState, job: Job, opened: Opened) -> AsyncIterator[bytes]:
-    tracker = OpenAIStreamTracker(include_usage=job.include_usage)
-    served = False
+async def relay_stream(
+    state: AppState, job: Job, opened: Opened, translator: StreamTranslator
+) -> AsyncIterator[bytes]:
     try:
         async for event in events(opened.response, state.settings.streaming_timeout):
-            data = sse.event_data(event)
-            if data is None or data == sse.DONE:
-                continue
-            if tracker.observe(data):
+            for out in translator.event(event):
                 job.mark_first_byte()
-                served = True
-                yield event
-        if job.include_usage and tracker.usage is None:
-            yield tracker.usage_chunk(tracker.final_usage(job.prompt_estimate))
-        yield b"data: [DONE]\n\n"
-    except (aiohttp.ClientError, TimeoutError, ValueError):
-        # Upstream broke or went idle after bytes reached the caller: end cleanly.
-        yield b"data: [DONE]\n\n"
+                yield out
+        for out in translator.end():
+            yield out
+    except (aiohttp.ClientError, TimeoutError, ValueError, StreamError):
+        # Upstream broke, went idle or sent an error after bytes reached the caller: end
+        # the stream cleanly in the caller's format; what was delivered is billed.
+        for out in translator.end():
+            yield out
     finally:
         opened.response.close()
-        usage = tracker.final_usage(job.prompt_estimate) if served or tracker.usage else None
-        state.spawn(
-            settle(
-                state,
-                job,
-                opened.channel if usage else None,
-                usage,
-                upstream_model=opened.upstream_model,
-            )
-        )
+        usage = translator.usage()
+        channel = opened.channel if usage is not None else None
+        state.spawn(settle(state, job, channel, usage, upstream_model=opened.upstream_model))

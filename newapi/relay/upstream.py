@@ -27,7 +27,8 @@ from newapi.routing.select import pick
 log = logging.getLogger(__name__)
 
 MAX_ERROR_BODY = 64 * 1024
-BodyBuilder = Callable[[ChannelSnapshot, Adaptor, str], bytes]
+# The upstream body for a channel; None when the channel cannot serve this request.
+BodyBuilder = Callable[[ChannelSnapshot, Adaptor, str], bytes | None]
 
 
 @dataclass(slots=True)
@@ -121,8 +122,11 @@ async def _attempt(
     build_body: BodyBuilder,
     attempts: Attempts,
 ) -> Opened | None:
-    target = adaptor.request(channel, _with_model(call, upstream_model))
     body = build_body(channel, adaptor, upstream_model)
+    if body is None:
+        attempts.last = Failure(0, f"channel {channel.id} cannot serve {call.endpoint}")
+        return None
+    target = adaptor.request(channel, _with_model(call, upstream_model))
     try:
         response = await http.post(
             target.url, data=body, headers=target.headers, proxy=target.proxy

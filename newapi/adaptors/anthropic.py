@@ -1,0 +1,39 @@
+"""Anthropic: ``/v1/messages``, ``x-api-key``, ``anthropic-version`` and pass-through betas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newapi.adaptors.base import (
+    Call,
+    UpstreamRequest,
+    WireFormat,
+    apply_header_override,
+    first_key,
+    join_url,
+    proxy_of,
+)
+from newapi.routing.index import ChannelSnapshot
+
+DEFAULT_VERSION = "2023-06-01"
+
+
+@dataclass(frozen=True, slots=True)
+class Anthropic:
+    default_base_url: str = "https://api.anthropic.com"
+    stream_usage: bool = True  # usage always arrives in message_start / message_delta
+    wire_format: WireFormat = "claude"
+
+    def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest:
+        headers = {
+            "x-api-key": first_key(channel),
+            "anthropic-version": call.caller_headers.get("anthropic-version") or DEFAULT_VERSION,
+            "Content-Type": "application/json",
+        }
+        beta = call.caller_headers.get("anthropic-beta")
+        if beta:
+            headers["anthropic-beta"] = beta
+        if call.stream:
+            headers["Accept"] = "text/event-stream"
+        url = join_url(channel.base_url or self.default_base_url, "/v1/messages")
+        return UpstreamRequest(url, apply_header_override(channel, headers), proxy_of(channel))

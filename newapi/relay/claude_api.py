@@ -1,0 +1,16 @@
+"""``/v1/messages``: Anthropic's Messages API, on Anthropic or OpenAI-compatible channels."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+
+from newapi.relay.openai_api import relay
+
+bp = Blueprint("relay_claude", __name__)
+
+
+@bp.post("/v1/messages")
+async def messages() -> Response:
+    # Routed like chat: an OpenAI-compatible channel gets /v1/chat/completions (converted),
+    # an Anthropic channel /v1/messages (passed through).
+    return await relay("chat/completions", caller_format="claude")

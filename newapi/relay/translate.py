@@ -1,0 +1,325 @@
+"""Between the caller's format and the channel's wire format, for chat-like requests.
+
+Four pairings, each a :class:`Translator`: OpenAI->OpenAI and Claude->Claude pass bytes
+through untouched (only watching usage); OpenAI<->Claude convert with the pure converters of
+:mod:`newapi.protocol.convert`. A stream translator holds only per-block state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+import orjson
+
+from newapi.adaptors.base import Adaptor
+from newapi.protocol import sse
+from newapi.protocol.convert import (
+    ChatStreamToClaude,
+    ClaudeStreamToChat,
+    StreamError,
+    chat_request_to_claude,
+    chat_response_to_message,
+    claude_response_to_chat,
+    messages_request_to_chat,
+)
+from newapi.protocol.tokens import estimate_text
+from newapi.protocol.usage import Usage, from_claude, from_openai
+from newapi.relay.job import Job
+from newapi.relay.stream import OpenAIStreamTracker
+from newapi.routing.index import ChannelSnapshot
+
+CallerFormat = Literal["openai", "claude"]
+DONE_EVENT = b"data: [DONE]\n\n"
+DEFAULT_MAX_TOKENS = 8192
+EFFORT_SUFFIXES = ("-minimal", "-low", "-medium", "-high")
+
+
+class StreamTranslator(Protocol):
+    def event(self, raw: bytes) -> list[bytes]: ...
+
+    def end(self) -> list[bytes]: ...
+
+    def usage(self) -> Usage | None: ...
+
+
+class Translator(Protocol):
+    def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes: ...
+
+    def plain(self, raw: bytes) -> tuple[bytes, Usage]: ...
+
+    def stream(self) -> StreamTranslator: ...
+
+
+def translator(job: Job, caller: CallerFormat, wire: str, force_usage: bool) -> Translator:
+    if caller == "openai":
+        return OpenAIToClaude(job) if wire == "claude" else OpenAIToOpenAI(job, force_usage)
+    return ClaudeToClaude(job) if wire == "claude" else ClaudeToOpenAI(job, force_usage)
+
+
+def _load(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _overridden(body: dict[str, Any], channel: ChannelSnapshot) -> bytes:
+    body.update(channel.param_override)
+    return orjson.dumps(body)
+
+
+def _effort_suffix(model: str) -> tuple[str, str | None]:
+    """``o3-mini-high`` -> (``o3-mini``, ``high``) for reasoning models (new-api's suffixes)."""
+    for suffix in EFFORT_SUFFIXES:
+        base = model.removesuffix(suffix)
+        if base != model and (base.startswith(("o1", "o3", "o4", "gpt-5"))):
+            return base, suffix[1:]
+    return model, None
+
+
+def _estimate(job: Job, completion: int) -> Usage:
+    return Usage(job.prompt_estimate, completion, estimated=True)
+
+
+# ---- OpenAI caller -----------------------------------------------------------------------------
+
+
+class OpenAIToOpenAI:
+    def __init__(self, job: Job, force_usage: bool) -> None:
+        self.job = job
+        self.force_usage = force_usage
+
+    def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes:
+        body = dict(self.job.body)
+        model, effort = _effort_suffix(upstream_model)
+        body["model"] = model
+        if effort:
+            body["reasoning_effort"] = effort
+        if self.job.stream:
+            if self.force_usage and adaptor.stream_usage:
+                options = body.get("stream_options")
+                options = options if isinstance(options, dict) else {}
+                body["stream_options"] = {**options, "include_usage": True}
+            elif not adaptor.stream_usage:
+                body.pop("stream_options", None)
+        return _overridden(body, channel)
+
+    def plain(self, raw: bytes) -> tuple[bytes, Usage]:
+        body = _load(raw)
+        usage = from_openai(body.get("usage")) if isinstance(body, dict) else Usage()
+        if usage.is_empty:
+            usage = _estimate(self.job, _completion_text_estimate(body))
+        return raw, usage
+
+    def stream(self) -> StreamTranslator:
+        return _PassOpenAI(self.job)
+
+
+def _completion_text_estimate(body: Any) -> int:
+    total = 0
+    for choice in (body or {}).get("choices") or () if isinstance(body, dict) else ():
+        message = choice.get("message") if isinstance(choice, dict) else None
+        text = message.get("content") if isinstance(message, dict) else choice.get("text")
+        if isinstance(text, str):
+            total += estimate_text(text)
+    return total
+
+
+class _PassOpenAI:
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.tracker = OpenAIStreamTracker(include_usage=job.include_usage)
+        self.served = False
+
+    def event(self, raw: bytes) -> list[bytes]:
+        data = sse.event_data(raw)
+        if data is None or data == sse.DONE or not self.tracker.observe(data):
+            return []
+        self.served = True
+        return [raw]
+
+    def end(self) -> list[bytes]:
+        tail = []
+        if self.job.include_usage and self.tracker.usage is None:
+            tail.append(
+                self.tracker.usage_chunk(self.tracker.final_usage(self.job.prompt_estimate))
+            )
+        return [*tail, DONE_EVENT]
+
+    def usage(self) -> Usage | None:
+        if not self.served and self.tracker.usage is None:
+            return None
+        return self.tracker.final_usage(self.job.prompt_estimate)
+
+
+class OpenAIToClaude:
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes:
+        thinking = upstream_model.endswith("-thinking")
+        model = upstream_model.removesuffix("-thinking")
+        body = chat_request_to_claude(
+            self.job.body,
+            upstream_model=model,
+            default_max_tokens=DEFAULT_MAX_TOKENS,
+            thinking=thinking,
+        )
+        return _overridden(body, channel)
+
+    def plain(self, raw: bytes) -> tuple[bytes, Usage]:
+        message = _load(raw)
+        if not isinstance(message, dict):
+            return raw, _estimate(self.job, 0)
+        chat = claude_response_to_chat(message, model=self.job.model)
+        return orjson.dumps(chat), from_claude(message.get("usage"))
+
+    def stream(self) -> StreamTranslator:
+        return _ClaudeToChatStream(self.job)
+
+
+class _ClaudeToChatStream:
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.converter = ClaudeStreamToChat(model=job.model, include_usage=job.include_usage)
+        self.served = False
+
+    def event(self, raw: bytes) -> list[bytes]:
+        data = sse.event_data(raw)
+        event = _load(data) if data else None
+        if not isinstance(event, dict):
+            return []
+        chunks = self.converter.feed(event)  # StreamError propagates: the relay ends the stream
+        if chunks:
+            self.served = True
+        return [sse.encode(orjson.dumps(chunk)) for chunk in chunks]
+
+    def end(self) -> list[bytes]:
+        return [*(sse.encode(orjson.dumps(c)) for c in self.converter.finish()), DONE_EVENT]
+
+    def usage(self) -> Usage | None:
+        usage = self.converter.usage
+        if usage.is_empty:
+            return _estimate(self.job, 0) if self.served else None
+        return usage
+
+
+# ---- Claude caller (/v1/messages) -------------------------------------------------------------
+
+
+class ClaudeToClaude:
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes:
+        body = dict(self.job.body)
+        body["model"] = upstream_model
+        body.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+        return _overridden(body, channel)
+
+    def plain(self, raw: bytes) -> tuple[bytes, Usage]:
+        message = _load(raw)
+        usage = from_claude(message.get("usage")) if isinstance(message, dict) else Usage()
+        return raw, usage if not usage.is_empty else _estimate(self.job, 0)
+
+    def stream(self) -> StreamTranslator:
+        return _PassClaude(self.job)
+
+
+class _PassClaude:
+    """Claude events pass through as received; usage from message_start and message_delta."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.fields: dict[str, Any] = {}
+        self.served = False
+
+    def event(self, raw: bytes) -> list[bytes]:
+        data = sse.event_data(raw)
+        if data is None:
+            return [raw]
+        if b'"usage"' in data:
+            self._watch(_load(data))
+        self.served = True
+        return [raw]
+
+    def _watch(self, event: Any) -> None:
+        if not isinstance(event, dict):
+            return
+        if event.get("type") == "error":
+            error = event.get("error") or {}
+            raise StreamError(str(error.get("type", "api_error")), str(error.get("message", "")))
+        usage = (
+            (event.get("message") or {}).get("usage")
+            if event.get("type") == "message_start"
+            else event.get("usage")
+        )
+        if isinstance(usage, dict):
+            # message_delta repeats running totals: the latest non-zero value of a field wins.
+            self.fields.update({k: v for k, v in usage.items() if v})
+
+    def end(self) -> list[bytes]:
+        return []
+
+    def usage(self) -> Usage | None:
+        usage = from_claude(self.fields)
+        if usage.is_empty:
+            return _estimate(self.job, 0) if self.served else None
+        return usage
+
+
+class ClaudeToOpenAI:
+    def __init__(self, job: Job, force_usage: bool) -> None:
+        self.job = job
+        self.force_usage = force_usage
+
+    def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes:
+        include = self.force_usage and adaptor.stream_usage
+        body = messages_request_to_chat(
+            self.job.body, upstream_model=upstream_model, include_usage=include
+        )
+        if not include:
+            body.pop("stream_options", None)
+        return _overridden(body, channel)
+
+    def plain(self, raw: bytes) -> tuple[bytes, Usage]:
+        chat = _load(raw)
+        if not isinstance(chat, dict):
+            return raw, _estimate(self.job, 0)
+        usage = from_openai(chat.get("usage"))
+        if usage.is_empty:
+            usage = _estimate(self.job, _completion_text_estimate(chat))
+        return orjson.dumps(chat_response_to_message(chat, model=self.job.model)), usage
+
+    def stream(self) -> StreamTranslator:
+        return _ChatToClaudeStream(self.job)
+
+
+class _ChatToClaudeStream:
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.converter = ChatStreamToClaude(model=job.model, prompt_estimate=job.prompt_estimate)
+        self.tracker = OpenAIStreamTracker(include_usage=True)
+        self.served = False
+
+    def event(self, raw: bytes) -> list[bytes]:
+        data = sse.event_data(raw)
+        if data is None or data == sse.DONE:
+            return []
+        self.tracker.observe(data)
+        chunk = _load(data)
+        if not isinstance(chunk, dict):
+            return []
+        events = self.converter.feed(chunk)
+        if events:
+            self.served = True
+        return [sse.encode(orjson.dumps(body), name) for name, body in events]
+
+    def end(self) -> list[bytes]:
+        estimate = self.tracker.final_usage(self.job.prompt_estimate)
+        return [sse.encode(orjson.dumps(b), n) for n, b in self.converter.finish(estimate=estimate)]
+
+    def usage(self) -> Usage | None:
+        if not self.served and self.tracker.usage is None:
+            return None
+        return self.converter.usage or self.tracker.final_usage(self.job.prompt_estimate)
