@@ -13,9 +13,9 @@ log = logging.getLogger(__name__)
 
 
 def relay_blueprints() -> list[Blueprint]:
-    from newapi.relay import claude_api, openai_api
+    from newapi.relay import billing_api, claude_api, media, openai_api
 
-    blueprints = [openai_api.bp, claude_api.bp]
+    blueprints = [openai_api.bp, claude_api.bp, media.bp, billing_api.bp]
     for blueprint in blueprints:
         blueprint.register_error_handler(GatewayError, render_error)
     return blueprints

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from quart import Blueprint
+
+bp = Blueprint("relay_billing_api", __name__)
