@@ -17,11 +17,10 @@ from urllib.parse import urlsplit
 
 import orjson
 from quart import Blueprint, Response, request
-from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from newapi.admin.audit import audit
-from newapi.admin.respond import Body, int_arg, ok, page, page_request, read_body
+from newapi.admin.respond import Body, int_arg, json_response, ok, page, page_request, read_body
 from newapi.auth.guards import admin_required, root_required, user_required
 from newapi.auth.ratelimit import enforce_search_limit
 from newapi.errors import BadRequest, NotFound
@@ -31,6 +30,7 @@ from newapi.models.channel import (
     CHANNEL_ENABLED,
     CHANNEL_MANUALLY_DISABLED,
 )
+from newapi.relay.health import test_channel
 from newapi.routing import channel_types
 from newapi.routing.index import split_list
 from newapi.state import app_state
@@ -565,20 +565,11 @@ def _manual_status(body: Body) -> int:
 
 async def _set_status(query: QuerySet[Channel], status: int, reason: str) -> int:
     """Set ``status`` on the channels of ``query`` that differ; returns how many changed."""
-    now = int(time.time())
-    differs = Q(status__not=status) | Q(status__isnull=True)
-    async with store.transaction() as conn:
-        rows = await query.filter(differs).select_for_update().using_db(conn)
-        for channel in rows:
-            channel.status = status
-            channel.other_info = store.status_note(channel.other_info, reason, now)
-            await channel.save(using_db=conn, update_fields=["status", "other_info"])
-        await abilities.set_enabled(conn, [c.id for c in rows], status == CHANNEL_ENABLED)
-    if rows:
+    ids = await store.change_status(query, status, reason)
+    if ids:
         await _refresh()
-        ids = [c.id for c in rows]
         await audit("channel.status", f"{reason}: status {status}", {"ids": ids, "status": status})
-    return len(rows)
+    return len(ids)
 
 
 @bp.post("/channel/<int:channel_id>/status")
@@ -642,3 +633,51 @@ async def fix_abilities() -> Response:
         count = await Channel.all().using_db(conn).count()
     await _refresh()
     return ok({"success": count, "fails": 0})
+
+
+# ---- channel tests -----------------------------------------------------------------------------
+
+
+@bp.get("/channel/test/<int:channel_id>")
+@admin_required
+async def test_one(channel_id: int) -> Response:
+    """A real minimal request through the channel's adaptor: ``{success, message, time}``."""
+    state = app_state()
+    await state.channels.refresh_after_write()
+    channel = state.channels.index.channel(channel_id)
+    if channel is None:
+        raise NotFound("channel not found")
+    model = (
+        request.args.get("model", "").strip()
+        or channel.test_model
+        or (channel.models[0] if channel.models else "")
+    )
+    if not model:
+        raise BadRequest("the channel has no model to test with")
+    result = await test_channel(state, channel, model)
+    body = {"success": result.ok, "message": result.message, "time": round(result.seconds, 3)}
+    if result.usage is not None:
+        body["usage"] = {
+            "prompt_tokens": result.usage.prompt_tokens,
+            "completion_tokens": result.usage.completion_tokens,
+        }
+    return json_response(body)
+
+
+@bp.get("/channel/test")
+@admin_required
+async def test_all() -> Response:
+    """Test every channel not disabled by hand, one after another, in the background."""
+    state = app_state()
+    channels = [
+        c
+        for c in state.channels.index.channels.values()
+        if c.status != CHANNEL_MANUALLY_DISABLED and c.models
+    ]
+
+    async def run() -> None:
+        for channel in channels:
+            await test_channel(state, channel, channel.test_model or channel.models[0])
+
+    state.spawn(run(), "channel-test-all")
+    return ok(message=f"testing {len(channels)} channel(s) in the background")

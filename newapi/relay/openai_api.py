@@ -16,6 +16,7 @@ from newapi.errors import InvalidRelayRequest, PriceNotConfigured, UpstreamFaile
 from newapi.protocol.convert import StreamError
 from newapi.protocol.tokens import estimate_text
 from newapi.relay.auth import Caller, authenticate, check_model_allowed
+from newapi.relay.health import report_failure
 from newapi.relay.job import Job
 from newapi.relay.metering import settle
 from newapi.relay.stream import STREAM_HEADERS, events
@@ -184,6 +185,9 @@ async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Respon
             retry_times=options.int("RetryTimes"),
             retry_ranges=options.status_ranges("AutomaticRetryStatusCodes"),
             attempts=job.attempts,
+            on_failure=lambda channel, failure: state.spawn(
+                report_failure(state, channel, failure), "channel-health"
+            ),
         )
     except BaseException:
         await settle(state, job, None, None)

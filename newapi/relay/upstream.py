@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_ERROR_BODY = 64 * 1024
 # The upstream body for a channel; None when the channel cannot serve this request.
 BodyBuilder = Callable[[ChannelSnapshot, Adaptor, str], bytes | None]
+FailureHook = Callable[[ChannelSnapshot, Failure], None]
 
 
 @dataclass(slots=True)
@@ -89,6 +90,7 @@ async def open_upstream(
     retry_times: int,
     retry_ranges: list[tuple[int, int]],
     attempts: Attempts,
+    on_failure: FailureHook | None = None,
 ) -> Opened:
     tiers = _candidates(index, caller, model)
     allowed = 1 if caller.forced_channel is not None else retry_times + 1
@@ -108,6 +110,8 @@ async def open_upstream(
         opened = await _attempt(http, channel, adaptor, upstream_model, call, build_body, attempts)
         if opened is not None:
             return opened
+        if on_failure is not None and attempts.last is not None:
+            on_failure(channel, attempts.last)
         if attempts.last is not None and not should_retry(attempts.last, retry_ranges):
             break
     raise _final_error(attempts)

@@ -26,6 +26,7 @@ from tortoise.transactions import in_transaction
 from newapi.models import Channel
 from newapi.models.channel import CHANNEL_ENABLED
 from newapi.routing.index import ChannelSnapshot, RoutingIndex, split_list
+from newapi.store import abilities
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,23 @@ class ChannelCache:
             log.warning(
                 "channel cache refresh failed (%s); next sync retries", type(error).__name__
             )
+
+
+async def change_status(query: QuerySet[Channel], status: int, reason: str) -> list[int]:
+    """Set ``status`` (and abilities.enabled) on the channels of ``query`` that differ.
+
+    Returns the ids changed; the caller refreshes the channel cache.
+    """
+    now = int(time.time())
+    differs = Q(status__not=status) | Q(status__isnull=True)
+    async with transaction() as conn:
+        rows = await query.filter(differs).select_for_update().using_db(conn)
+        for channel in rows:
+            channel.status = status
+            channel.other_info = status_note(channel.other_info, reason, now)
+            await channel.save(using_db=conn, update_fields=["status", "other_info"])
+        await abilities.set_enabled(conn, [c.id for c in rows], status == CHANNEL_ENABLED)
+    return [c.id for c in rows]
 
 
 # Query helpers for the admin lists.

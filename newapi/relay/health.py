@@ -1,0 +1,155 @@
+"""Channel health: probing a channel with a real request, and auto-disable / auto-enable.
+
+Auto-disable follows new-api's switches (``AutomaticDisableChannelEnabled`` and the channel's
+``auto_ban``) and triggers (status codes, error codes and types, keywords). A channel is only
+ever re-enabled by a passing probe when ``AutomaticEnableChannelEnabled`` is on, and a channel
+an admin disabled by hand is never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import aiohttp
+import orjson
+
+from newapi.adaptors.base import Call
+from newapi.adaptors.registry import adaptor_for
+from newapi.models import Channel
+from newapi.models.channel import CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED
+from newapi.protocol.convert import chat_request_to_claude
+from newapi.protocol.usage import Usage, from_claude, from_openai
+from newapi.relay.upstream import map_model
+from newapi.routing.index import ChannelSnapshot
+from newapi.routing.retry import Failure, should_disable
+from newapi.state import AppState
+from newapi.store.channels import change_status
+
+log = logging.getLogger(__name__)
+
+PROBE_PROMPT = "Say hi."
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    ok: bool
+    seconds: float
+    message: str
+    usage: Usage | None = None
+    failure: Failure | None = None
+
+
+async def report_failure(state: AppState, channel: ChannelSnapshot, failure: Failure) -> None:
+    """Disable ``channel`` when the failure is one that new-api's rules say will not heal."""
+    options = state.options.current
+    if not options.bool("AutomaticDisableChannelEnabled") or not channel.auto_ban:
+        return
+    keywords = options.str("AutomaticDisableKeywords").splitlines()
+    if should_disable(failure, options.status_ranges("AutomaticDisableStatusCodes"), keywords):
+        await disable(state, channel.id, failure.message)
+
+
+async def disable(state: AppState, channel_id: int, reason: str) -> bool:
+    query = Channel.filter(id=channel_id, status=CHANNEL_ENABLED)
+    changed = await change_status(query, CHANNEL_AUTO_DISABLED, f"auto disabled: {reason[:300]}")
+    if changed:
+        log.warning("channel %s auto-disabled: %s", channel_id, reason[:300])
+        await state.channels.refresh_after_write()
+    return bool(changed)
+
+
+async def enable(state: AppState, channel_id: int) -> bool:
+    query = Channel.filter(id=channel_id, status=CHANNEL_AUTO_DISABLED)
+    changed = await change_status(query, CHANNEL_ENABLED, "auto enabled after a passing test")
+    if changed:
+        log.info("channel %s re-enabled after a passing test", channel_id)
+        await state.channels.refresh_after_write()
+    return bool(changed)
+
+
+def _probe_body(channel: ChannelSnapshot, wire: str, model: str) -> bytes:
+    chat = {
+        "model": model,
+        "messages": [{"role": "user", "content": PROBE_PROMPT}],
+        "max_tokens": 16,
+    }
+    if wire == "claude":
+        return orjson.dumps(chat_request_to_claude(chat, upstream_model=model))
+    return orjson.dumps(chat)
+
+
+async def probe(state: AppState, channel: ChannelSnapshot, model: str) -> ProbeResult:
+    """Send one minimal, non-streaming chat request through the channel's adaptor."""
+    adaptor = adaptor_for(channel.type)
+    if adaptor is None:
+        return ProbeResult(False, 0.0, f"channel type {channel.type} cannot be tested")
+    upstream_model = map_model(channel.model_mapping, model)
+    settings = {"azure_default_api_version": state.settings.azure_default_api_version}
+    target = adaptor.request(channel, Call("chat/completions", upstream_model, False, {}, settings))
+    started = time.monotonic()
+    try:
+        async with state.http.post(
+            target.url,
+            data=_probe_body(channel, adaptor.wire_format, upstream_model),
+            headers=target.headers,
+            proxy=target.proxy,
+        ) as response:
+            raw = await response.read()
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        failure = Failure(0, f"upstream unreachable ({type(exc).__name__})")
+        return ProbeResult(False, time.monotonic() - started, failure.message, failure=failure)
+    seconds = time.monotonic() - started
+    return _result(status, raw, seconds, adaptor.wire_format, channel)
+
+
+def _result(
+    status: int, raw: bytes, seconds: float, wire: str, channel: ChannelSnapshot
+) -> ProbeResult:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    if status >= 400 or not isinstance(body, dict):
+        error = body.get("error") if isinstance(body, dict) else None
+        message = error.get("message") if isinstance(error, dict) else f"HTTP {status}"
+        for key in channel.key.splitlines():
+            if len(key.strip()) >= 8:
+                message = str(message).replace(key.strip(), "***")
+        failure = Failure(
+            status,
+            str(message)[:500],
+            str(error.get("code") or "") if isinstance(error, dict) else "",
+            str(error.get("type") or "") if isinstance(error, dict) else "",
+        )
+        return ProbeResult(False, seconds, failure.message, failure=failure)
+    usage = from_claude(body.get("usage")) if wire == "claude" else from_openai(body.get("usage"))
+    return ProbeResult(True, seconds, "", usage)
+
+
+async def test_channel(state: AppState, channel: ChannelSnapshot, model: str) -> ProbeResult:
+    """Probe, record the timing, and apply the auto-disable / auto-enable rules."""
+    result = await probe(state, channel, model)
+    await Channel.filter(id=channel.id).update(
+        test_time=int(time.time()), response_time=int(result.seconds * 1000)
+    )
+    options = state.options.current
+    threshold = options.float("ChannelDisableThreshold")
+    too_slow = result.ok and threshold > 0 and result.seconds > threshold
+    if too_slow:
+        result = ProbeResult(
+            False,
+            result.seconds,
+            f"response time {result.seconds:.2f}s is above {threshold:g}s",
+            result.usage,
+            Failure(0, "response_time_exceeded"),
+        )
+    if not result.ok:
+        # A deliberate probe that fails is evidence enough (new-api disables on it too).
+        if options.bool("AutomaticDisableChannelEnabled") and channel.auto_ban:
+            await disable(state, channel.id, result.message)
+    elif channel.status == CHANNEL_AUTO_DISABLED and options.bool("AutomaticEnableChannelEnabled"):
+        await enable(state, channel.id)
+    return result
