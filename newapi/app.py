@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -31,6 +32,7 @@ from newapi.errors import (
     RelayError,
     admin_body,
 )
+from newapi.protocol import tokens
 from newapi.relay import relay_blueprints, render_error
 from newapi.state import EXTENSION, AppState, app_state
 from newapi.store.balances import balance_loaders
@@ -107,6 +109,8 @@ async def _startup() -> None:
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     await migrate.check(settings)
     await state.cache.ping()
+    # Load the tokenizer vocabularies once, in a thread, without delaying start-up (~0.6 s).
+    state.spawn(asyncio.to_thread(tokens.warm), "tokenizer-warm")
     await state.options.reload()
     state.every(settings.sync_frequency, state.options.reload, "options-sync")
     await state.channels.refresh()

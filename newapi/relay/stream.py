@@ -16,7 +16,7 @@ import aiohttp
 import orjson
 
 from newapi.protocol import sse
-from newapi.protocol.tokens import estimate_text
+from newapi.protocol.tokens import StreamCounter
 from newapi.protocol.usage import Usage, from_openai, to_openai
 
 STREAM_HEADERS = {
@@ -29,11 +29,11 @@ STREAM_HEADERS = {
 class OpenAIStreamTracker:
     """Watches chunks go by: usage, a completion estimate, what to suppress."""
 
-    def __init__(self, *, include_usage: bool) -> None:
+    def __init__(self, *, include_usage: bool, model: str = "") -> None:
         self.include_usage = include_usage
         self.usage: Usage | None = None
-        self.completion_estimate = 0
-        self.tool_calls = 0
+        # Counts what streams by (tiktoken for OpenAI models), for when upstream sends no usage.
+        self.counter = StreamCounter(model)
         self._identity: dict[str, Any] = {}
 
     def observe(self, data: bytes) -> bool:
@@ -64,22 +64,21 @@ class OpenAIStreamTracker:
         for field in ("content", "reasoning_content", "reasoning"):
             text = delta.get(field)
             if isinstance(text, str) and text:
-                self.completion_estimate += estimate_text(text)
+                self.counter.feed_text(text)
         for call in delta.get("tool_calls") or ():
             if isinstance(call, dict):
                 function = call.get("function") or {}
                 if call.get("id"):
-                    self.tool_calls += 1
+                    self.counter.feed_tool_call()
                 for part in ("name", "arguments"):
                     text = function.get(part) if isinstance(function, dict) else None
                     if isinstance(text, str) and text:
-                        self.completion_estimate += estimate_text(text)
+                        self.counter.feed_text(text)
 
     def final_usage(self, prompt_estimate: int) -> Usage:
         if self.usage is not None:
             return self.usage
-        completion = self.completion_estimate + 7 * self.tool_calls
-        return Usage(prompt_tokens=prompt_estimate, completion_tokens=completion, estimated=True)
+        return Usage(prompt_estimate, self.counter.total, estimated=True)
 
     def usage_chunk(self, usage: Usage) -> bytes:
         chunk = {

@@ -128,7 +128,7 @@ def _completion_text_estimate(body: Any) -> int:
 class _PassOpenAI:
     def __init__(self, job: Job) -> None:
         self.job = job
-        self.tracker = OpenAIStreamTracker(include_usage=job.include_usage)
+        self.tracker = OpenAIStreamTracker(include_usage=job.include_usage, model=job.model)
         self.served = False
 
     def event(self, raw: bytes) -> list[bytes]:
@@ -299,7 +299,7 @@ class _ChatToClaudeStream:
     def __init__(self, job: Job) -> None:
         self.job = job
         self.converter = ChatStreamToClaude(model=job.model, prompt_estimate=job.prompt_estimate)
-        self.tracker = OpenAIStreamTracker(include_usage=True)
+        self.tracker = OpenAIStreamTracker(include_usage=True, model=job.model)
         self.served = False
 
     def event(self, raw: bytes) -> list[bytes]:
