@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 import orjson
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, after_this_request, request
 
 from newapi.adaptors.base import Adaptor, Call
 from newapi.billing.prices import PriceNotSet, price_for
@@ -19,8 +19,15 @@ from newapi.relay.auth import Caller, authenticate, check_model_allowed
 from newapi.relay.health import report_failure
 from newapi.relay.job import Job
 from newapi.relay.metering import settle
+from newapi.relay.ratelimit import admit
 from newapi.relay.stream import STREAM_HEADERS, events
-from newapi.relay.translate import CallerFormat, StreamTranslator, Translator, translator
+from newapi.relay.translate import (
+    CallerFormat,
+    StreamTranslator,
+    Translator,
+    stream_for,
+    translator,
+)
 from newapi.relay.upstream import Opened, open_upstream
 from newapi.routing.index import ChannelSnapshot
 from newapi.state import AppState, app_state
@@ -160,6 +167,8 @@ async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Respon
     state = app_state()
     options = state.options.current
     caller = await authenticate(state.entities, options)
+    admission = await admit(state.cache, options, caller)  # 429 past the model request limit
+    after_this_request(admission.finish)  # a final status >= 400 is not a success
     body = await read_json()
     model = body.get("model") or DEFAULT_MODELS.get(endpoint)
     if not isinstance(model, str) or not model:
@@ -195,7 +204,9 @@ async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Respon
     translator = translators.get(opened.adaptor.wire_format)
     content_type = opened.response.headers.get("Content-Type", "")
     if stream and "text/event-stream" in content_type:
-        body_iter = relay_stream(state, job, opened, translator.stream())
+        body_iter = relay_stream(
+            state, job, opened, stream_for(translator, opened.channel, caller_format)
+        )
         response = Response(body_iter, headers=STREAM_HEADERS)
         response.timeout = None
         return _tag(response, job)

@@ -323,3 +323,63 @@ class _ChatToClaudeStream:
         if not self.served and self.tracker.usage is None:
             return None
         return self.converter.usage or self.tracker.final_usage(self.job.prompt_estimate)
+
+
+class ThinkingToContent:
+    """The channel setting ``thinking_to_content``: reasoning deltas become visible content.
+
+    The first reasoning text opens ``<think>\\n``, the first real content after it is preceded
+    by ``\\n</think>\\n``, and ``reasoning_content`` / ``reasoning`` are removed (new-api's rule).
+    Only OpenAI-format streams to OpenAI callers are rewritten; chunks are re-serialised.
+    """
+
+    def __init__(self, inner: StreamTranslator) -> None:
+        self.inner = inner
+        self.thinking = False
+
+    def event(self, raw: bytes) -> list[bytes]:
+        return [self._rewrite(out) for out in self.inner.event(raw)]
+
+    def end(self) -> list[bytes]:
+        return self.inner.end()
+
+    def usage(self) -> Usage | None:
+        return self.inner.usage()
+
+    def _rewrite(self, event: bytes) -> bytes:
+        data = sse.event_data(event)
+        chunk = _load(data) if data and data != sse.DONE else None
+        if not isinstance(chunk, dict) or not chunk.get("choices"):
+            return event
+        changed = False
+        for choice in chunk["choices"]:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if isinstance(delta, dict) and self._rewrite_delta(delta):
+                changed = True
+        return sse.encode(orjson.dumps(chunk)) if changed else event
+
+    def _rewrite_delta(self, delta: dict[str, Any]) -> bool:
+        reasoning = delta.pop("reasoning_content", None) or delta.pop("reasoning", None)
+        content = delta.get("content")
+        text = ""
+        if isinstance(reasoning, str) and reasoning:
+            text = ("" if self.thinking else "<think>\n") + reasoning
+            self.thinking = True
+        if isinstance(content, str) and content and self.thinking and not reasoning:
+            text = "\n</think>\n" + content
+            self.thinking = False
+        elif isinstance(content, str):
+            text += content
+        if text or reasoning is not None:
+            delta["content"] = text
+            return True
+        return False
+
+
+def stream_for(
+    translator: Translator, channel: ChannelSnapshot, caller: CallerFormat
+) -> StreamTranslator:
+    stream = translator.stream()
+    if caller == "openai" and channel.setting.get("thinking_to_content") is True:
+        return ThinkingToContent(stream)
+    return stream

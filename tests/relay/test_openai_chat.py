@@ -166,3 +166,19 @@ async def test_models_list_follows_group_and_limits(relay: Relay) -> None:
     limited = await relay.key(model_limits_enabled=True, model_limits="gpt-4o")
     models = await relay.openai(limited).models.list()
     assert [m.id for m in models.data] == ["gpt-4o"]
+
+
+async def test_thinking_to_content_channel_setting(relay: Relay) -> None:
+    await relay.channel(setting='{"thinking_to_content": true}')
+    key = await relay.key()
+    relay.fake.scenario.thinking = "pondering deeply"
+    relay.fake.scenario.text = "The answer."
+    stream = await relay.openai(key).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    text = ""
+    async for chunk in stream:
+        for choice in chunk.choices:
+            assert getattr(choice.delta, "reasoning_content", None) is None
+            text += choice.delta.content or ""
+    assert text == "<think>\npondering deeply\n</think>\nThe answer."
