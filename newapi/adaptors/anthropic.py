@@ -9,8 +9,8 @@ from newapi.adaptors.base import (
     UpstreamRequest,
     WireFormat,
     apply_header_override,
-    first_key,
     join_url,
+    key_of,
     proxy_of,
 )
 from newapi.routing.index import ChannelSnapshot
@@ -26,7 +26,7 @@ class Anthropic:
 
     def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest:
         headers = {
-            "x-api-key": first_key(channel),
+            "x-api-key": key_of(channel, call),
             "anthropic-version": call.caller_headers.get("anthropic-version") or DEFAULT_VERSION,
             "Content-Type": "application/json",
         }
@@ -36,4 +36,6 @@ class Anthropic:
         if call.stream:
             headers["Accept"] = "text/event-stream"
         url = join_url(channel.base_url or self.default_base_url, "/v1/messages")
-        return UpstreamRequest(url, apply_header_override(channel, headers), proxy_of(channel))
+        return UpstreamRequest(
+            url, apply_header_override(channel, headers, key_of(channel, call)), proxy_of(channel)
+        )

@@ -10,7 +10,7 @@ from newapi.adaptors.base import (
     UpstreamRequest,
     WireFormat,
     apply_header_override,
-    first_key,
+    key_of,
     proxy_of,
 )
 from newapi.routing.index import ChannelSnapshot
@@ -34,7 +34,9 @@ class Azure:
             url = f"{base}/openai/v1/{call.endpoint}"
         else:
             url = f"{base}/openai/deployments/{deployment}/{call.endpoint}?api-version={version}"
-        headers = {"api-key": first_key(channel), "Content-Type": "application/json"}
+        headers = {"api-key": key_of(channel, call), "Content-Type": "application/json"}
         if call.stream:
             headers["Accept"] = "text/event-stream"
-        return UpstreamRequest(url, apply_header_override(channel, headers), proxy_of(channel))
+        return UpstreamRequest(
+            url, apply_header_override(channel, headers, key_of(channel, call)), proxy_of(channel)
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -20,6 +20,7 @@ class Call:
     stream: bool
     caller_headers: Mapping[str, str] = field(default_factory=dict)  # lower-cased names
     settings: Mapping[str, Any] = field(default_factory=dict)  # e.g. azure_default_api_version
+    key: str = field(default="", repr=False)  # the channel key chosen for this attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +40,35 @@ class Adaptor(Protocol):
     def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest: ...
 
 
-def first_key(channel: ChannelSnapshot) -> str:
-    """The channel's key; a multi-key channel (one per line) uses its first enabled key."""
-    for line in channel.key.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
+def enabled_keys(channel: ChannelSnapshot) -> list[str]:
+    """The channel's usable keys: one per line on a multi-key channel, minus disabled ones."""
+    lines = [line.strip() for line in channel.key.splitlines() if line.strip()]
+    if not channel.channel_info.get("is_multi_key"):
+        return lines[:1] if lines else []
+    statuses = channel.channel_info.get("multi_key_status_list") or {}
+    if not isinstance(statuses, dict):
+        return lines
+    return [key for index, key in enumerate(lines) if statuses.get(str(index), 1) == 1]
 
 
-def apply_header_override(channel: ChannelSnapshot, headers: dict[str, str]) -> dict[str, str]:
+def choose_key(channel: ChannelSnapshot, random_below: Callable[[int], int]) -> str:
+    """One key for an attempt: multi-key channels spread uniformly over their enabled keys."""
+    keys = enabled_keys(channel)
+    if not keys:
+        return ""
+    return keys[random_below(len(keys))] if len(keys) > 1 else keys[0]
+
+
+def key_of(channel: ChannelSnapshot, call: Call) -> str:
+    return call.key or (enabled_keys(channel) or [""])[0]
+
+
+def apply_header_override(
+    channel: ChannelSnapshot, headers: dict[str, str], key: str
+) -> dict[str, str]:
     for name, value in channel.header_override.items():
         if isinstance(value, str):
-            headers[name] = value.replace("{api_key}", first_key(channel))
+            headers[name] = value.replace("{api_key}", key)
     return headers
 
 

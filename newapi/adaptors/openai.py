@@ -9,8 +9,8 @@ from newapi.adaptors.base import (
     UpstreamRequest,
     WireFormat,
     apply_header_override,
-    first_key,
     join_url,
+    key_of,
     proxy_of,
 )
 from newapi.routing.index import ChannelSnapshot
@@ -27,7 +27,7 @@ class OpenAICompatible:
     def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest:
         base = channel.base_url or self.default_base_url
         headers = {
-            "Authorization": f"Bearer {first_key(channel)}",
+            "Authorization": f"Bearer {key_of(channel, call)}",
             "Content-Type": "application/json",
         }
         if channel.openai_organization:
@@ -36,6 +36,6 @@ class OpenAICompatible:
             headers["Accept"] = "text/event-stream"
         return UpstreamRequest(
             url=join_url(base, f"/v1/{call.endpoint}"),
-            headers=apply_header_override(channel, headers),
+            headers=apply_header_override(channel, headers, key_of(channel, call)),
             proxy=proxy_of(channel),
         )

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from newapi.adaptors.base import Adaptor, Call
+from newapi.adaptors.base import Adaptor, Call, choose_key
 from newapi.adaptors.registry import adaptor_for
 from newapi.errors import InvalidRelayRequest, NoAvailableChannel, UpstreamFailed
 from newapi.relay.auth import Caller
@@ -130,7 +130,7 @@ async def _attempt(
     if body is None:
         attempts.last = Failure(0, f"channel {channel.id} cannot serve {call.endpoint}")
         return None
-    target = adaptor.request(channel, _with_model(call, upstream_model))
+    target = adaptor.request(channel, _for_attempt(call, upstream_model, channel))
     try:
         response = await http.post(
             target.url, data=body, headers=target.headers, proxy=target.proxy
@@ -153,8 +153,9 @@ async def _attempt(
     return None
 
 
-def _with_model(call: Call, upstream_model: str) -> Call:
-    return Call(call.endpoint, upstream_model, call.stream, call.caller_headers, call.settings)
+def _for_attempt(call: Call, upstream_model: str, channel: ChannelSnapshot) -> Call:
+    key = choose_key(channel, random.randrange)
+    return Call(call.endpoint, upstream_model, call.stream, call.caller_headers, call.settings, key)
 
 
 def _mapped_status(channel: ChannelSnapshot, status: int) -> int:

@@ -182,3 +182,31 @@ async def test_thinking_to_content_channel_setting(relay: Relay) -> None:
             assert getattr(choice.delta, "reasoning_content", None) is None
             text += choice.delta.content or ""
     assert text == "<think>\npondering deeply\n</think>\nThe answer."
+
+
+async def test_multi_key_channel_spreads_over_its_keys(relay: Relay) -> None:
+    reply = await relay.root.post(
+        "/api/channel/",
+        {
+            "mode": "multi_to_single",
+            "multi_key_mode": "random",
+            "channel": {
+                "type": 1,
+                "name": "multi",
+                "key": "sk-key-a\nsk-key-b",
+                "models": "gpt-4o-mini",
+                "group": "default",
+                "base_url": relay.fake.url,
+            },
+        },
+    )
+    assert reply.success, reply.body
+    key = await relay.key()
+    client = relay.openai(key)
+    for _ in range(40):
+        await client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    used = {r.api_key for r in relay.fake.requests}
+    assert used == {"sk-key-a", "sk-key-b"}
+    assert all("\n" not in r.api_key for r in relay.fake.requests)
