@@ -9,6 +9,7 @@ from typing import Any
 
 from newapi.billing.ledger import Reservation
 from newapi.billing.prices import Price
+from newapi.protocol.tokens import count_messages
 from newapi.relay.auth import Caller
 from newapi.relay.upstream import Attempts
 
@@ -33,6 +34,18 @@ class Job:
     first_byte: float | None = None
     attempts: Attempts = field(default_factory=Attempts)
     ip: str = ""
+    _counted_prompt: int | None = None
+
+    def counted_prompt(self) -> int:
+        """The prompt counted with the tokenizer: only when upstream reported no usage."""
+        if self._counted_prompt is None:
+            messages = self.body.get("messages")
+            if isinstance(messages, list):
+                counted = count_messages(self.model, messages, self.body.get("tools"))
+                self._counted_prompt = max(counted, 1)
+            else:
+                self._counted_prompt = self.prompt_estimate
+        return self._counted_prompt
 
     def mark_first_byte(self) -> None:
         if self.first_byte is None:

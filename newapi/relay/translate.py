@@ -78,7 +78,7 @@ def _effort_suffix(model: str) -> tuple[str, str | None]:
 
 
 def _estimate(job: Job, completion: int) -> Usage:
-    return Usage(job.prompt_estimate, completion, estimated=True)
+    return Usage(job.counted_prompt(), completion, estimated=True)
 
 
 # ---- OpenAI caller -----------------------------------------------------------------------------
@@ -147,9 +147,11 @@ class _PassOpenAI:
         return [*tail, DONE_EVENT]
 
     def usage(self) -> Usage | None:
-        if not self.served and self.tracker.usage is None:
+        if self.tracker.usage is not None:
+            return self.tracker.usage
+        if not self.served:
             return None
-        return self.tracker.final_usage(self.job.prompt_estimate)
+        return self.tracker.final_usage(self.job.counted_prompt())
 
 
 class OpenAIToClaude:

@@ -210,3 +210,29 @@ async def test_multi_key_channel_spreads_over_its_keys(relay: Relay) -> None:
     used = {r.api_key for r in relay.fake.requests}
     assert used == {"sk-key-a", "sk-key-b"}
     assert all("\n" not in r.api_key for r in relay.fake.requests)
+
+
+async def test_stream_without_upstream_usage_is_counted_locally(relay: Relay) -> None:
+    from newapi.protocol.tokens import count_messages, count_text
+
+    await relay.channel()
+    key = await relay.key()
+    relay.fake.scenario.stream_usage = "never"
+    relay.fake.scenario.text = "The quick brown fox jumps over the lazy dog."
+    relay.fake.scenario.chunks = 7
+    messages = [{"role": "user", "content": "Tell me a pangram, please."}]
+    stream = await relay.openai(key).chat.completions.create(
+        model="gpt-4o-mini",
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    usage = None
+    async for chunk in stream:
+        usage = chunk.usage or usage
+    expected_completion = count_text("gpt-4o-mini", relay.fake.scenario.text)
+    assert usage is not None and usage.completion_tokens == expected_completion
+    (log,) = await relay.logs(1)
+    assert log["completion_tokens"] == expected_completion
+    assert log["prompt_tokens"] == count_messages("gpt-4o-mini", messages) == usage.prompt_tokens
+    assert '"local_count_tokens":true' in log["other"]
