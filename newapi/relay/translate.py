@@ -142,7 +142,7 @@ class _PassOpenAI:
         tail = []
         if self.job.include_usage and self.tracker.usage is None:
             tail.append(
-                self.tracker.usage_chunk(self.tracker.final_usage(self.job.prompt_estimate))
+                self.tracker.usage_chunk(self.tracker.final_usage(self.job.counted_prompt()))
             )
         return [*tail, DONE_EVENT]
 
@@ -318,13 +318,17 @@ class _ChatToClaudeStream:
         return [sse.encode(orjson.dumps(body), name) for name, body in events]
 
     def end(self) -> list[bytes]:
-        estimate = self.tracker.final_usage(self.job.prompt_estimate)
-        return [sse.encode(orjson.dumps(b), n) for n, b in self.converter.finish(estimate=estimate)]
+        usage = self.tracker.usage or self.tracker.final_usage(self.job.counted_prompt())
+        return [sse.encode(orjson.dumps(b), n) for n, b in self.converter.finish(estimate=usage)]
 
     def usage(self) -> Usage | None:
         if not self.served and self.tracker.usage is None:
             return None
-        return self.converter.usage or self.tracker.final_usage(self.job.prompt_estimate)
+        return (
+            self.converter.usage
+            or self.tracker.usage
+            or self.tracker.final_usage(self.job.counted_prompt())
+        )
 
 
 class ThinkingToContent:
