@@ -8,11 +8,16 @@ Routes (all on one port):
 - Azure: ``POST /openai/deployments/{deployment}/chat/completions|completions|embeddings``
   (``?api-version=`` required) and the v1 API ``/openai/v1/chat/completions|embeddings``.
 - Anthropic: ``POST /v1/messages``, ``/v1/messages/count_tokens``.
+- Responses, audio and images (:mod:`bench.fakes.media`): ``POST /v1/responses``,
+  ``/v1/audio/speech``, ``/v1/audio/transcriptions`` and ``/translations`` (multipart),
+  ``/v1/images/generations``, ``/v1/images/edits`` (multipart); on Azure the deployment paths
+  of the audio and image routes and the v1 API's ``/openai/v1/responses``.
 
 Each request is recorded (unless ``record=False``), then answered from the :class:`Scenario`
 chosen by its API key: ``fake.keys[key]``, else a magic ``...fail-<status>...`` key, else
 ``fake.scenario``. Checks a real provider makes come first: a missing key is a 401, a missing
-``anthropic-version`` or required body field a 400, a missing Azure ``api-version`` a 404.
+``anthropic-version`` or required body field a 400, a missing Azure ``api-version`` a 404, a
+multipart route called without a ``multipart/form-data`` body a 400.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from bench.fakes import anthropic, openai, openai_extras
+from bench.fakes import anthropic, media, openai, openai_extras
 from bench.fakes.call import Call, Provider, drop_connection
 from bench.fakes.errors import error_response
 from bench.fakes.scenario import FakeError, Scenario
@@ -46,7 +51,9 @@ class RecordedRequest:
     path: str
     query: Mapping[str, str]
     headers: CIMultiDictProxy[str]  # case-insensitive
-    body: Any  # parsed JSON, or None when the body was empty or not JSON
+    # Parsed JSON (None when the body was empty or not JSON); on multipart routes the form,
+    # files as media.UploadedFile (None when the body was not multipart).
+    body: Any
     raw: bytes
     api_key: str
     provider: Provider
@@ -72,6 +79,7 @@ class _Route:
     provider: Provider | None  # None: Anthropic when called with anthropic-version, else OpenAI
     handler: Handler
     required: tuple[str, ...] = ()
+    form: bool = False  # the body is multipart/form-data, not JSON
 
 
 _DEPLOYMENT = "/openai/deployments/{deployment}"
@@ -95,6 +103,24 @@ ROUTES = (
         "anthropic",
         anthropic.count_tokens,
         ("model", "messages"),
+    ),
+    _Route("POST", "/v1/responses", "openai", media.responses, ("model",)),
+    _Route("POST", "/openai/v1/responses", "azure", media.responses, ("model",)),
+    _Route("POST", "/v1/audio/speech", "openai", media.speech, ("model", "input", "voice")),
+    _Route("POST", f"{_DEPLOYMENT}/audio/speech", "azure", media.speech, ("input", "voice")),
+    _Route(
+        "POST", "/v1/audio/transcriptions", "openai", media.transcriptions, ("model",), form=True
+    ),
+    _Route("POST", f"{_DEPLOYMENT}/audio/transcriptions", "azure", media.transcriptions, form=True),
+    _Route("POST", "/v1/audio/translations", "openai", media.translations, ("model",), form=True),
+    _Route("POST", f"{_DEPLOYMENT}/audio/translations", "azure", media.translations, form=True),
+    _Route("POST", "/v1/images/generations", "openai", media.image_generations, ("prompt",)),
+    _Route(
+        "POST", f"{_DEPLOYMENT}/images/generations", "azure", media.image_generations, ("prompt",)
+    ),
+    _Route("POST", "/v1/images/edits", "openai", media.image_edits, ("prompt",), form=True),
+    _Route(
+        "POST", f"{_DEPLOYMENT}/images/edits", "azure", media.image_edits, ("prompt",), form=True
     ),
 )
 
@@ -142,6 +168,8 @@ def _bad_body(call: Call, route: _Route, body: Any) -> FakeError | None:
     if route.method != "POST":
         return None
     anthropic_style = call.provider == "anthropic"
+    if route.form and not isinstance(body, dict):
+        return media.form_error(call)
     if not isinstance(body, dict):
         if anthropic_style:
             return FakeError(400, "There was an error parsing the body of your request.")
@@ -293,7 +321,8 @@ class FakeProviders:
 
     async def _serve(self, request: web.Request, route: _Route) -> web.StreamResponse:
         raw = await request.read() if request.can_read_body else b""
-        body = _parse(raw)
+        content_type = request.headers.get("Content-Type", "")
+        body = media.parse_form(content_type, raw) if route.form else _parse(raw)
         provider = _provider(route, request)
         key = api_key(request.headers, provider)
         scenario = self.scenario_for(key)

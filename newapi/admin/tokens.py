@@ -147,6 +147,9 @@ async def update_token() -> Response:
     body = await read_body()
     token_id = body.int("id")
     status_only = request.args.get("status_only", "") not in ("", "0", "false")
+    if not status_only and "remain_quota" in body:
+        # An absolute remain_quota must not have this node's unflushed usage subtracted after it.
+        await app_state().writer.flush()
     async with in_transaction(MAIN_CONNECTION):
         token = await store.live(id=token_id, user_id=current_user().id).select_for_update().first()
         if token is None:

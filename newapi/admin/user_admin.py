@@ -197,6 +197,9 @@ def _quota_value(body: Body, name: str) -> int:
 @admin_required
 async def update_user() -> Response:
     body = await read_body()
+    if "quota" in body:
+        # An absolute quota must not have this node's unflushed usage subtracted after it.
+        await app_state().writer.flush()
     target = await _target(_required_id(body))
     changes = await _profile_changes(body, target)
     quota = _quota_value(body, "quota") if "quota" in body else None
@@ -268,6 +271,7 @@ async def _add_quota(target: User, body: Body) -> None:
         raise BadRequest("value is required")
     value = _quota_value(body, "value")
     if mode == "override":
+        await app_state().writer.flush()  # unflushed usage must land before an absolute value
         await store.set_quota(target.id, value)
     elif mode not in ("add", "subtract"):
         raise BadRequest("mode must be add, subtract or override")

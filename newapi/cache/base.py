@@ -33,6 +33,23 @@ class Cache(Protocol):
         """Add ``delta`` (may be negative) to a loaded balance; no-op when not loaded."""
         ...
 
+    async def admit(
+        self, keys: Sequence[str], limits: Sequence[int], window: float, member: str
+    ) -> tuple[int, float]:
+        """Add ``member`` to every sliding-window log in ``keys`` at once, or to none of them.
+
+        A log holds the members added in the last ``window`` seconds (a member added at ``t``
+        leaves at ``t + window``). ``member`` goes in only if each log ``keys[i]`` holds fewer
+        than ``limits[i]`` members. Returns ``(-1, 0.0)`` when added, else ``(i, wait)``: the
+        first full log and the seconds until its oldest member leaves. Members are unique
+        names; on Redis Cluster all ``keys`` of one call must share a hash slot.
+        """
+        ...
+
+    async def forget(self, key: str, member: str) -> None:
+        """Take ``member`` out of the sliding-window log ``key`` (a no-op when it is absent)."""
+        ...
+
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...

@@ -3,6 +3,50 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class SlidingLog:
+    """One sliding-window log: its members with the time each was added, oldest first.
+
+    Pure (the caller passes the time), so the window logic is tested with any clock. Members
+    must be added at non-decreasing times, which a monotonic clock guarantees.
+    """
+
+    added: dict[str, float] = field(default_factory=dict)
+    expires: float = 0.0  # when its newest member leaves the window
+
+    def prune(self, cutoff: float) -> None:
+        """Drop the members added at or before ``cutoff`` (``now - window``)."""
+        added = self.added
+        while added:
+            oldest = next(iter(added))
+            if added[oldest] > cutoff:
+                return
+            del added[oldest]
+
+    def wait(self, now: float, window: float) -> float:
+        """Seconds until the oldest member leaves the window (the whole window when empty)."""
+        if not self.added:
+            return window
+        return max(next(iter(self.added.values())) + window - now, 0.0)
+
+
+def admit_into(
+    logs: Sequence[SlidingLog], limits: Sequence[int], window: float, member: str, now: float
+) -> tuple[int, float]:
+    """:meth:`Cache.admit` on in-memory logs at time ``now``: check all, then add to all."""
+    for log in logs:
+        log.prune(now - window)
+    for index, (log, limit) in enumerate(zip(logs, limits, strict=True)):
+        if len(log.added) >= limit:
+            return index, log.wait(now, window)
+    for log in logs:
+        log.added.pop(member, None)  # a re-used name moves to the end: order stays by time
+        log.added[member] = now
+        log.expires = now + window
+    return -1, 0.0
 
 
 class MemoryCache:
@@ -12,6 +56,7 @@ class MemoryCache:
         self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._counters: dict[str, tuple[float, int]] = {}
         self._balances: dict[str, tuple[float, int]] = {}
+        self._logs: dict[str, SlidingLog] = {}
         self._max = max_entries
 
     async def get(self, key: str) -> bytes | None:
@@ -34,6 +79,7 @@ class MemoryCache:
         for key in keys:
             self._data.pop(key, None)
             self._balances.pop(key, None)
+            self._logs.pop(key, None)
 
     async def hit(self, key: str, window: int) -> int:
         now = time.monotonic()
@@ -76,6 +122,21 @@ class MemoryCache:
         if entry is not None:
             self._balances[key] = (entry[0], entry[1] + delta)
 
+    async def admit(
+        self, keys: Sequence[str], limits: Sequence[int], window: float, member: str
+    ) -> tuple[int, float]:
+        # No await inside: the check and the add are one step for the event loop.
+        now = time.monotonic()
+        if len(self._logs) > self._max:
+            self._logs = {k: log for k, log in self._logs.items() if log.expires > now}
+        logs = [self._logs.setdefault(key, SlidingLog()) for key in keys]
+        return admit_into(logs, limits, window, member, now)
+
+    async def forget(self, key: str, member: str) -> None:
+        log = self._logs.get(key)
+        if log is not None:
+            log.added.pop(member, None)
+
     async def ping(self) -> None:
         return None
 
@@ -83,3 +144,4 @@ class MemoryCache:
         self._data.clear()
         self._counters.clear()
         self._balances.clear()
+        self._logs.clear()

@@ -30,6 +30,34 @@ end
 return false
 """
 
+# Sliding-window logs as sorted sets (member -> time added, ms on the Redis clock, so nodes
+# with skewed clocks agree). KEYS: the logs; ARGV: window ms, member, then each log's limit.
+# Numbers reach Redis as formatted strings: Lua's default "%.14g" would round the scores.
+_ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local cutoff = string.format('%d', now - window)
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
+end
+for i = 1, #KEYS do
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[i + 2]) then
+    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    if oldest[2] then
+      return {i - 1, tonumber(oldest[2]) + window - now}
+    end
+    return {i - 1, window}
+  end
+end
+local stamp = string.format('%d', now)
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], stamp, ARGV[2])
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
+end
+return {-1, 0}
+"""
+
 
 class RedisCache:
     """The shared cache for several nodes. Redis errors become :class:`ServiceUnavailable`."""
@@ -43,6 +71,7 @@ class RedisCache:
         self._redis = aioredis.Redis(connection_pool=pool)
         self._reserve = self._redis.register_script(_RESERVE)
         self._adjust = self._redis.register_script(_ADJUST)
+        self._admit = self._redis.register_script(_ADMIT)
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -93,6 +122,22 @@ class RedisCache:
     async def adjust(self, key: str, delta: int) -> None:
         try:
             await self._adjust(keys=[key], args=[delta])
+        except RedisError as exc:
+            raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
+
+    async def admit(
+        self, keys: Sequence[str], limits: Sequence[int], window: float, member: str
+    ) -> tuple[int, float]:
+        window_ms = max(int(window * 1000), 1)
+        try:
+            index, wait_ms = await self._admit(keys=list(keys), args=[window_ms, member, *limits])
+        except RedisError as exc:
+            raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
+        return int(index), max(int(wait_ms), 0) / 1000
+
+    async def forget(self, key: str, member: str) -> None:
+        try:
+            await self._redis.zrem(key, member)
         except RedisError as exc:
             raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
 

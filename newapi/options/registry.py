@@ -28,6 +28,7 @@ class Kind(Enum):
     RATIO_MAP = "ratio_map"  # JSON object of non-negative numbers
     JSON_OBJECT = "json_object"
     JSON = "json"
+    LIMIT_PAIRS = "limit_pairs"  # JSON object of [total, success], whole numbers >= 0
     STATUS_RANGES = "status_ranges"  # "401,500-599"
 
 
@@ -149,7 +150,7 @@ _SPEC: dict[str, tuple[Kind, str]] = {
     "ModelRequestRateLimitCount": (Kind.INT, "0"),
     "ModelRequestRateLimitSuccessCount": (Kind.INT, "1000"),
     "ModelRequestRateLimitDurationMinutes": (Kind.INT, "1"),
-    "ModelRequestRateLimitGroup": (Kind.JSON_OBJECT, "{}"),
+    "ModelRequestRateLimitGroup": (Kind.LIMIT_PAIRS, "{}"),
     "CheckSensitiveEnabled": (Kind.BOOL, "false"),
     "DrawingEnabled": (Kind.BOOL, "true"),
     "TaskEnabled": (Kind.BOOL, "true"),
@@ -252,8 +253,12 @@ def _check(kind: Kind | None, text: str) -> None:
         _parse_ranges(text)
     else:
         parsed = json.loads(text, parse_constant=_refuse_constant)
-        if kind in (Kind.RATIO_MAP, Kind.JSON_OBJECT) and not isinstance(parsed, dict):
+        if kind in (Kind.RATIO_MAP, Kind.JSON_OBJECT, Kind.LIMIT_PAIRS) and not isinstance(
+            parsed, dict
+        ):
             raise ValueError("a JSON object")
+        if kind is Kind.LIMIT_PAIRS:
+            _check_limit_pairs(parsed)
         if kind is Kind.RATIO_MAP:
             for name, ratio in parsed.items():
                 if (
@@ -263,6 +268,22 @@ def _check(kind: Kind | None, text: str) -> None:
                     or ratio < 0
                 ):
                     raise ValueError(f"{name} must map to a non-negative number")
+
+
+_INT32_MAX = 2**31 - 1  # what Go nodes sharing the table can hold
+
+
+def _check_limit_pairs(parsed: dict[str, Any]) -> None:
+    for name, pair in parsed.items():
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(
+                isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= _INT32_MAX
+                for n in pair
+            )
+        ):
+            raise ValueError(f"{name} must map to [total, success], whole numbers >= 0")
 
 
 class Options:
@@ -309,7 +330,7 @@ class Options:
     def _json(self) -> dict[str, Any]:
         parsed: dict[str, Any] = {}
         for key, (kind, default) in _SPEC.items():
-            if kind in (Kind.RATIO_MAP, Kind.JSON_OBJECT, Kind.JSON):
+            if kind in (Kind.RATIO_MAP, Kind.JSON_OBJECT, Kind.JSON, Kind.LIMIT_PAIRS):
                 try:
                     parsed[key] = json.loads(self._values.get(key, default))
                 except ValueError:

@@ -12,7 +12,7 @@ from quart import Blueprint, Response, after_this_request, request
 from newapi.adaptors.base import Adaptor, Call
 from newapi.billing.prices import PriceNotSet, price_for
 from newapi.billing.quota import reserve_for
-from newapi.errors import InvalidRelayRequest, PriceNotConfigured, UpstreamFailed
+from newapi.errors import InvalidRelayRequest, ModelNotFound, PriceNotConfigured, UpstreamFailed
 from newapi.protocol.convert import StreamError
 from newapi.protocol.tokens import estimate_text
 from newapi.relay.auth import Caller, authenticate, check_model_allowed
@@ -29,12 +29,14 @@ from newapi.relay.translate import (
     translator,
 )
 from newapi.relay.upstream import Opened, open_upstream
-from newapi.routing.index import ChannelSnapshot
+from newapi.routing.index import ChannelSnapshot, split_list
 from newapi.state import AppState, app_state
 
 bp = Blueprint("relay_openai", __name__)
 
-STREAMABLE = frozenset({"chat/completions", "completions"})
+STREAMABLE = frozenset({"chat/completions", "completions", "responses"})
+# Endpoints that take stream_options.include_usage (the Responses API rejects it).
+USAGE_OPTION = frozenset({"chat/completions", "completions"})
 DEFAULT_MODELS = {"moderations": "text-moderation-stable"}
 DEFAULT_COMPLETION_BUDGET = 1024
 
@@ -52,6 +54,24 @@ async def list_models() -> Response:
         {"id": m, "object": "model", "created": 1626777600, "owned_by": "newapi"} for m in models
     ]
     return Response(orjson.dumps({"object": "list", "data": data}), content_type="application/json")
+
+
+@bp.get("/v1/models/<path:model>")
+async def retrieve_model(model: str) -> Response:
+    state = app_state()
+    caller = await authenticate(state.entities, state.options.current)
+    token = caller.token
+    # A model the key may not call is not described either: it does not exist for this key.
+    hidden = token.get("model_limits_enabled") and model not in split_list(token["model_limits"])
+    if hidden or not state.channels.index.has(caller.group, model):
+        raise ModelNotFound(f"The model '{model}' does not exist")
+    body = {"id": model, "object": "model", "created": 1626777600, "owned_by": "newapi"}
+    return Response(orjson.dumps(body), content_type="application/json")
+
+
+@bp.post("/v1/responses")
+async def responses() -> Response:
+    return await relay("responses")
 
 
 @bp.post("/v1/chat/completions")
@@ -175,7 +195,8 @@ async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Respon
         raise InvalidRelayRequest("model is required")
     stream = endpoint in STREAMABLE and body.get("stream") is True
     job = await start_job(state, caller, request.path, body, model, stream)
-    translators = _Translators(job, caller_format, endpoint, state.settings.force_stream_option)
+    force_usage = state.settings.force_stream_option and endpoint in USAGE_OPTION
+    translators = _Translators(job, caller_format, endpoint, force_usage)
     call = Call(
         endpoint,
         model,

@@ -19,6 +19,16 @@ from newapi.protocol import sse
 from newapi.protocol.tokens import StreamCounter
 from newapi.protocol.usage import Usage, from_openai, to_openai
 
+# Responses API events whose ``delta`` is generated text (audio deltas are base64, not text).
+RESPONSES_TEXT_DELTAS = frozenset(
+    {
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.function_call_arguments.delta",
+        "response.reasoning_text.delta",
+        "response.reasoning_summary_text.delta",
+    }
+)
 STREAM_HEADERS = {
     "Content-Type": "text/event-stream",
     "Cache-Control": "no-cache",
@@ -54,6 +64,8 @@ class OpenAIStreamTracker:
         if isinstance(choices, list):
             for choice in choices:
                 self._count(choice)
+        if isinstance(chunk.get("type"), str):
+            self._observe_response_event(chunk)
         # Usage we asked for on the caller's behalf is not the caller's to see.
         return self.include_usage or bool(choices) or not isinstance(usage, dict)
 
@@ -74,6 +86,22 @@ class OpenAIStreamTracker:
                     text = function.get(part) if isinstance(function, dict) else None
                     if isinstance(text, str) and text:
                         self.counter.feed_text(text)
+
+    def _observe_response_event(self, event: dict[str, Any]) -> None:
+        """A Responses API event: the usage of ``response.completed`` (``.incomplete``,
+        ``.failed``), the text of the deltas, the per-call tokens of a function call."""
+        response = event.get("response")
+        usage = response.get("usage") if isinstance(response, dict) else None
+        if isinstance(usage, dict):
+            parsed = from_openai(usage)
+            if not parsed.is_empty:
+                self.usage = parsed
+        kind, delta = event["type"], event.get("delta")
+        if kind in RESPONSES_TEXT_DELTAS and isinstance(delta, str) and delta:
+            self.counter.feed_text(delta)
+        item = event.get("item") if kind == "response.output_item.added" else None
+        if isinstance(item, dict) and item.get("type") == "function_call":
+            self.counter.feed_tool_call()
 
     def final_usage(self, prompt_estimate: int) -> Usage:
         if self.usage is not None:

@@ -100,3 +100,45 @@ async def test_concurrent_reservations_never_overdraw(cache: Cache) -> None:
     await cache.load_balance("quota:d", 50, ttl=None)
     results = await asyncio.gather(*(cache.reserve(["quota:d"], 1) for _ in range(200)))
     assert results.count(-1) == 50 and results.count(0) == 150
+
+
+# ---- sliding-window logs (the model request rate limit) ----------------------------------------
+
+
+async def test_sliding_log_admits_up_to_the_limit_then_slides(cache: Cache) -> None:
+    assert await cache.admit(["log:a"], [3], 0.6, "m1") == (-1, 0.0)
+    await asyncio.sleep(0.3)
+    assert [(await cache.admit(["log:a"], [3], 0.6, m))[0] for m in ("m2", "m3")] == [-1, -1]
+    index, wait = await cache.admit(["log:a"], [3], 0.6, "m4")
+    assert index == 0 and 0.2 < wait <= 0.31  # m1 leaves 0.6 s after it came
+    await asyncio.sleep(wait + 0.05)
+    # Only m1 has left: one place, not a fresh window of three.
+    assert (await cache.admit(["log:a"], [3], 0.6, "m5"))[0] == -1
+    assert (await cache.admit(["log:a"], [3], 0.6, "m6"))[0] == 0
+
+
+async def test_admit_adds_to_all_logs_or_none(cache: Cache) -> None:
+    assert (await cache.admit(["log:t", "log:s"], [3, 1], 60, "a"))[0] == -1
+    index, wait = await cache.admit(["log:t", "log:s"], [3, 1], 60, "b")
+    assert index == 1 and 59 < wait <= 60
+    # "b" was refused by the second log, so it took no place in the first one either.
+    assert [(await cache.admit(["log:t"], [3], 60, m))[0] for m in ("c", "d", "e")] == [-1, -1, 0]
+
+
+async def test_forget_gives_the_place_back(cache: Cache) -> None:
+    assert (await cache.admit(["log:f"], [1], 60, "a"))[0] == -1
+    assert (await cache.admit(["log:f"], [1], 60, "b"))[0] == 0
+    await cache.forget("log:f", "a")
+    await cache.forget("log:f", "missing")
+    await cache.forget("log:nothing", "a")
+    assert (await cache.admit(["log:f"], [1], 60, "b"))[0] == -1
+    await cache.delete("log:f")
+    assert (await cache.admit(["log:f"], [1], 60, "c"))[0] == -1
+
+
+async def test_concurrent_admissions_take_exactly_the_limit(cache: Cache) -> None:
+    results = await asyncio.gather(
+        *(cache.admit(["log:c1", "log:c2"], [500, 40], 60, f"m{i}") for i in range(200))
+    )
+    assert [index for index, _ in results].count(-1) == 40
+    assert {index for index, _ in results} == {-1, 1}

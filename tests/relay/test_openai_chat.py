@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import openai
+import orjson
 import pytest
 
 from bench.fakes import ToolCall
@@ -69,29 +72,43 @@ async def test_usage_chunk_hidden_when_not_asked_for(relay: Relay) -> None:
 
 
 async def test_each_upstream_event_is_its_own_read(relay: Relay) -> None:
-    """No coalescing: with a delay between upstream chunks each arrives in its own read."""
+    """No coalescing: every SSE event leaves the gateway as its own HTTP/1.1 chunk.
+
+    Chunk framing survives however the client's reads happen to be timed, so this checks
+    what the gateway wrote rather than what one socket read returned.
+    """
     await relay.channel()
     key = await relay.key()
     relay.fake.scenario.chunks = 5
-    relay.fake.scenario.chunk_delay = 0.05
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            relay.gateway.url + "/v1/chat/completions",
-            json={
-                "model": "gpt-4o-mini",
-                "stream": True,
-                "messages": [{"role": "user", "content": "hi"}],
-            },
-            headers={"Authorization": f"Bearer {key}"},
-        ) as resp,
-    ):
-        assert resp.headers["Content-Type"].startswith("text/event-stream")
-        assert resp.headers["X-Accel-Buffering"] == "no"
-        reads = [piece async for piece in resp.content.iter_any()]
-    content_reads = [r for r in reads if b'"content"' in r]
-    assert len(content_reads) >= 5
-    assert all(r.count(b"data: ") == 1 for r in content_reads)
+    relay.fake.scenario.chunk_delay = 0.02
+    body = orjson.dumps(
+        {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    )
+    host, port = relay.gateway.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n".encode()
+        + b"Connection: close\r\n\r\n"
+        + body
+    )
+    await writer.drain()
+    raw = await reader.read(-1)
+    writer.close()
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert b"x-accel-buffering: no" in head.lower()
+    chunks = []
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        chunks.append(rest[:size])
+        rest = rest[size + 2 :]
+    assert all(chunk.count(b"data: ") == 1 for chunk in chunks), chunks
+    content = [chunk for chunk in chunks if b'"content"' in chunk]
+    assert len(content) >= 5 and chunks[-1] == b"data: [DONE]\n\n"
 
 
 async def test_tool_calls_stream_through(relay: Relay) -> None:
