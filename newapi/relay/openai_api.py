@@ -46,9 +46,9 @@ async def list_models() -> Response:
     state = app_state()
     caller = await authenticate(state.entities, state.options.current)
     models = state.channels.index.models_for_group(caller.group)
-    limits = caller.token.get("model_limits_enabled") and caller.token.get("model_limits")
-    if limits:
-        allowed = {m.strip() for m in str(limits).split(",")}
+    if caller.token.get("model_limits_enabled"):
+        # Same rule as the relay's check: an enabled but empty list allows nothing.
+        allowed = set(split_list(caller.token.get("model_limits")))
         models = tuple(m for m in models if m in allowed)
     data = [
         {"id": m, "object": "model", "created": 1626777600, "owned_by": "newapi"} for m in models

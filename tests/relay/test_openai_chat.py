@@ -183,6 +183,8 @@ async def test_models_list_follows_group_and_limits(relay: Relay) -> None:
     limited = await relay.key(model_limits_enabled=True, model_limits="gpt-4o")
     models = await relay.openai(limited).models.list()
     assert [m.id for m in models.data] == ["gpt-4o"]
+    nothing = await relay.key(model_limits_enabled=True, model_limits="")
+    assert (await relay.openai(nothing).models.list()).data == []
 
 
 async def test_thinking_to_content_channel_setting(relay: Relay) -> None:
