@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -144,7 +144,3 @@ async def read_body() -> Body:
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     return Body(data)
-
-
-def first(items: Iterable[T]) -> T | None:
-    return next(iter(items), None)

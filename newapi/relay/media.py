@@ -25,20 +25,25 @@ import aiohttp
 import orjson
 from quart import Blueprint, Response, after_this_request, request
 
-from newapi.adaptors.base import Adaptor, Call
+from newapi.adaptors.base import Adaptor
 from newapi.errors import InvalidRelayRequest
 from newapi.protocol import sse
 from newapi.protocol.tokens import StreamCounter, count_text
 from newapi.protocol.usage import Usage, from_openai
-from newapi.relay.auth import Caller, authenticate
-from newapi.relay.health import report_failure
+from newapi.relay.auth import authenticate
 from newapi.relay.job import Job
-from newapi.relay.metering import settle
-from newapi.relay.openai_api import finish_plain, read_json, relay, relay_stream, start_job
+from newapi.relay.openai_api import (
+    finish_plain,
+    open_for_job,
+    read_json,
+    relay,
+    relay_stream,
+    start_job,
+)
 from newapi.relay.ratelimit import admit
 from newapi.relay.stream import STREAM_HEADERS
 from newapi.relay.translate import StreamTranslator
-from newapi.relay.upstream import Opened, open_upstream
+from newapi.relay.upstream import Opened
 from newapi.routing.index import ChannelSnapshot
 from newapi.state import AppState, app_state
 
@@ -314,37 +319,12 @@ class _MediaTranslator:
 
 
 async def _open(
-    state: AppState, caller: Caller, job: Job, forward: Forward, translator: _MediaTranslator
+    state: AppState, job: Job, forward: Forward, translator: _MediaTranslator
 ) -> Opened:
-    options = state.options.current
     http = state.http
     if forward.content_type is not None:
         http = cast(aiohttp.ClientSession, _PostAs(http, forward.content_type))
-    call = Call(
-        forward.endpoint,
-        forward.model,
-        forward.stream,
-        {k.lower(): v for k, v in request.headers.items()},
-        {"azure_default_api_version": state.settings.azure_default_api_version},
-    )
-    try:
-        return await open_upstream(
-            http,
-            state.channels.index,
-            caller,
-            model=forward.model,
-            call=call,
-            build_body=translator.upstream_body,
-            retry_times=options.int("RetryTimes"),
-            retry_ranges=options.status_ranges("AutomaticRetryStatusCodes"),
-            attempts=job.attempts,
-            on_failure=lambda channel, failure: state.spawn(
-                report_failure(state, channel, failure), "channel-health"
-            ),
-        )
-    except BaseException:
-        await settle(state, job, None, None)
-        raise
+    return await open_for_job(state, job, forward.endpoint, translator.upstream_body, http)
 
 
 async def relay_forward(read: Callable[[], Awaitable[Forward]]) -> Response:
@@ -359,7 +339,7 @@ async def relay_forward(read: Callable[[], Awaitable[Forward]]) -> Response:
         state, caller, request.path, forward.fields, forward.model, forward.stream
     )
     translator = _MediaTranslator(job, forward)
-    opened = await _open(state, caller, job, forward, translator)
+    opened = await _open(state, job, forward, translator)
     content_type = opened.response.headers.get("Content-Type", "")
     if forward.stream and "text/event-stream" in content_type:
         response = Response(

@@ -28,7 +28,7 @@ from newapi.relay.translate import (
     stream_for,
     translator,
 )
-from newapi.relay.upstream import Opened, open_upstream
+from newapi.relay.upstream import BodyBuilder, Opened, open_upstream
 from newapi.routing.index import ChannelSnapshot, split_list
 from newapi.state import AppState, app_state
 
@@ -183,6 +183,42 @@ async def start_job(
     )
 
 
+async def open_for_job(
+    state: AppState,
+    job: Job,
+    endpoint: str,
+    build_body: BodyBuilder,
+    http: aiohttp.ClientSession | None = None,
+) -> Opened:
+    """Open an upstream for ``job`` with failover; its reservation is refunded if none answers."""
+    options = state.options.current
+    call = Call(
+        endpoint,
+        job.model,
+        job.stream,
+        {k.lower(): v for k, v in request.headers.items()},
+        {"azure_default_api_version": state.settings.azure_default_api_version},
+    )
+    try:
+        return await open_upstream(
+            http or state.http,
+            state.channels.index,
+            job.caller,
+            model=job.model,
+            call=call,
+            build_body=build_body,
+            retry_times=options.int("RetryTimes"),
+            retry_ranges=options.status_ranges("AutomaticRetryStatusCodes"),
+            attempts=job.attempts,
+            on_failure=lambda channel, failure: state.spawn(
+                report_failure(state, channel, failure), "channel-health"
+            ),
+        )
+    except BaseException:
+        await settle(state, job, None, None)
+        raise
+
+
 async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Response:
     state = app_state()
     options = state.options.current
@@ -197,31 +233,7 @@ async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Respon
     job = await start_job(state, caller, request.path, body, model, stream)
     force_usage = state.settings.force_stream_option and endpoint in USAGE_OPTION
     translators = _Translators(job, caller_format, endpoint, force_usage)
-    call = Call(
-        endpoint,
-        model,
-        stream,
-        {k.lower(): v for k, v in request.headers.items()},
-        {"azure_default_api_version": state.settings.azure_default_api_version},
-    )
-    try:
-        opened = await open_upstream(
-            state.http,
-            state.channels.index,
-            caller,
-            model=model,
-            call=call,
-            build_body=translators.body,
-            retry_times=options.int("RetryTimes"),
-            retry_ranges=options.status_ranges("AutomaticRetryStatusCodes"),
-            attempts=job.attempts,
-            on_failure=lambda channel, failure: state.spawn(
-                report_failure(state, channel, failure), "channel-health"
-            ),
-        )
-    except BaseException:
-        await settle(state, job, None, None)
-        raise
+    opened = await open_for_job(state, job, endpoint, translators.body)
     translator = translators.get(opened.adaptor.wire_format)
     content_type = opened.response.headers.get("Content-Type", "")
     if stream and "text/event-stream" in content_type:

@@ -194,7 +194,3 @@ def _final_error(attempts: Attempts) -> UpstreamFailed:
     last = attempts.last or Failure(0, "no channel could serve the request")
     status = last.status if 400 <= last.status <= 599 else 502
     return UpstreamFailed(last.message, code=last.code or "upstream_error", status=status)
-
-
-def with_timeout(seconds: int) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=seconds or None, sock_connect=15)

@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 from newapi.models import Token
-from newapi.models.token import TOKEN_ENABLED
 
 KEY_LENGTH = 48
 _ALNUM = string.ascii_letters + string.digits
@@ -79,7 +78,3 @@ def live(**filters: Any) -> Any:
 def is_expired(token: Token, now: float | None = None) -> bool:
     expired = token.expired_time if token.expired_time is not None else -1
     return expired != -1 and expired < (now or time.time())
-
-
-def is_usable(token: Token) -> bool:
-    return token.status == TOKEN_ENABLED and not is_expired(token)
