@@ -34,6 +34,7 @@ from newapi.errors import (
 )
 from newapi.protocol import tokens
 from newapi.relay import relay_blueprints, render_error
+from newapi.relay.monitor import TICK_SECONDS, ChannelMonitor
 from newapi.state import EXTENSION, AppState, app_state
 from newapi.store.balances import balance_loaders
 from newapi.store.options import OptionStore
@@ -116,6 +117,8 @@ async def _startup() -> None:
     await state.channels.refresh()
     state.every(settings.sync_frequency, state.channels.refresh, "channel-sync")
     state.every(settings.batch_update_interval, state.writer.flush, "usage-flush")
+    if settings.is_master:
+        state.every(TICK_SECONDS, ChannelMonitor(state).tick, "channel-monitor")
     state.http_session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(
             limit=settings.relay_max_idle_conns,
@@ -152,7 +155,9 @@ def _install_error_handlers(app: Quart) -> None:
     @app.errorhandler(GatewayError)
     async def gateway_error(error: GatewayError) -> Response:
         body, status = admin_body(error)
-        return json_response(body, status)
+        response = json_response(body, status)
+        response.headers.update(error.headers)
+        return response
 
     @app.errorhandler(IntegrityError)
     async def integrity_error(error: IntegrityError) -> Response:

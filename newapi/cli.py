@@ -73,10 +73,17 @@ def cmd_serve(settings: Settings, *, migrate_first: bool) -> int:
 
     from newapi.app import create_app
 
+    config = _hypercorn_config(settings)
+    if config.workers > 1 and not settings.redis_url:
+        # Each worker would keep its own cache: quota reservations, rate limits and cache
+        # invalidation would not be shared, and keys could overspend.
+        return _fail(
+            f"workers = {config.workers} in {settings.hypercorn_config} needs REDIS_CONN_STRING"
+            " (workers share quota, rate limits and caches through Redis); set it or use 1 worker"
+        )
     code = cmd_migrate(settings) if migrate_first and settings.is_master else cmd_check(settings)
     if code:
         return code
-    config = _hypercorn_config(settings)
     if config.workers > 1:
         from hypercorn.run import run
 

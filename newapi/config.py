@@ -94,6 +94,9 @@ class Settings:
     relay_max_idle_conns: int = 500
     relay_max_conns_per_host: int = 100
     batch_update_interval: float = 1.0
+    error_log_enabled: bool = False  # ERROR_LOG_ENABLED: refused/failed relay calls logged
+    channel_test_frequency: float = 0.0  # CHANNEL_TEST_FREQUENCY minutes; 0 = the option's
+    polling_interval: float = 0.0  # POLLING_INTERVAL seconds between scheduled channel tests
 
     @property
     def is_master(self) -> bool:
@@ -106,6 +109,20 @@ class Settings:
 
 def _get(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name, default).strip()
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    """A non-negative number (new-api takes whole minutes/seconds; fractions are allowed)."""
+    raw = _get(env, name)
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number, got {raw!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(name, f"must be a finite number >= 0, got {raw!r}")
+    return value
 
 
 def _int(
@@ -405,6 +422,9 @@ def load_settings(
         relay_max_idle_conns=_int(env, "RELAY_MAX_IDLE_CONNS", 500, minimum=1),
         relay_max_conns_per_host=_int(env, "RELAY_MAX_IDLE_CONNS_PER_HOST", 100, minimum=1),
         batch_update_interval=_int(env, "BATCH_UPDATE_INTERVAL", 1, minimum=1),
+        error_log_enabled=_bool(env, "ERROR_LOG_ENABLED", False),
+        channel_test_frequency=_float(env, "CHANNEL_TEST_FREQUENCY", 0.0),
+        polling_interval=_float(env, "POLLING_INTERVAL", 0.0),
     )
 
 

@@ -18,6 +18,7 @@ The admin API (new-api's convention) answers most logical errors with HTTP 200 a
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 
@@ -30,6 +31,12 @@ class GatewayError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.headers: dict[str, str] = {}  # extra response headers, e.g. Retry-After
+
+    def retry_after(self, seconds: float) -> GatewayError:
+        """Tell the caller when to come back (whole seconds, at least 1)."""
+        self.headers["Retry-After"] = str(max(math.ceil(seconds), 1))
+        return self
 
 
 class BadRequest(GatewayError):

@@ -75,6 +75,17 @@ async def test_serve_without_migrating_refuses_an_empty_database(tmp_path: Path)
     assert not {"users", "aerich"} & tables(tmp_path / "one-api.db")
 
 
+async def test_several_workers_without_redis_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "hypercorn.toml"
+    config.write_text("workers = 2\n")
+    run = await run_newapi(
+        "serve", cwd=tmp_path, PORT=str(free_port()), HYPERCORN_CONFIG=str(config)
+    )
+    assert run.code == 1
+    assert one_line(run).startswith("newapi: workers = 2 in ") and "REDIS_CONN_STRING" in run.output
+    assert not (tmp_path / "one-api.db").exists()  # refused before touching a database
+
+
 async def test_no_command_prints_usage(tmp_path: Path) -> None:
     run = await run_newapi(cwd=tmp_path)
     assert run.code == 2 and "usage: newapi" in run.output and "Traceback" not in run.output

@@ -4,7 +4,7 @@ Provider modules build the stream as a list of :class:`Event`s (pure data); :fun
 writes them one ``write`` per event (so nothing is coalesced by the fake), sleeps
 ``chunk_delay`` before each content event, and cuts the stream where the scenario says:
 an in-stream error event (``FakeError.after_chunks``) or a dropped connection
-(``Scenario.disconnect_after``).
+(``Scenario.disconnect_after``), or stalls it with the socket open (``Scenario.stall_after``).
 """
 
 from __future__ import annotations
@@ -101,8 +101,11 @@ def drop_connection(request: web.Request) -> None:
         request.transport.close()
 
 
+STALL_LIMIT = 600.0  # seconds a stalled stream is held open at most
+
+
 def _cut_point(call: Call) -> int | None:
-    limits = [call.scenario.disconnect_after]
+    limits = [call.scenario.disconnect_after, call.scenario.stall_after]
     if call.stream_error is not None:
         limits.append(call.stream_error.after_chunks)
     known = [limit for limit in limits if limit is not None]
@@ -121,8 +124,21 @@ async def _cut(
     error = call.stream_error
     if error is not None and error.after_chunks == cut_at:
         await resp.write(error_event(error))
+    elif call.scenario.stall_after == cut_at:
+        await _stall(call.request)
     else:
         drop_connection(call.request)
+
+
+async def _stall(request: web.Request) -> None:
+    """Send nothing more until the client hangs up (or ``STALL_LIMIT`` passes)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STALL_LIMIT
+    while loop.time() < deadline:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        await asyncio.sleep(0.05)
 
 
 async def send_stream(

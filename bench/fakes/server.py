@@ -11,7 +11,8 @@ Routes (all on one port):
 - Responses, audio and images (:mod:`bench.fakes.media`): ``POST /v1/responses``,
   ``/v1/audio/speech``, ``/v1/audio/transcriptions`` and ``/translations`` (multipart),
   ``/v1/images/generations``, ``/v1/images/edits`` (multipart); on Azure the deployment paths
-  of the audio and image routes and the v1 API's ``/openai/v1/responses``.
+  of the audio and image routes, the v1 API's ``/openai/v1/responses`` and the preview
+  ``/openai/responses?api-version=``.
 
 Each request is recorded (unless ``record=False``), then answered from the :class:`Scenario`
 chosen by its API key: ``fake.keys[key]``, else a magic ``...fail-<status>...`` key, else
@@ -106,6 +107,8 @@ ROUTES = (
     ),
     _Route("POST", "/v1/responses", "openai", media.responses, ("model",)),
     _Route("POST", "/openai/v1/responses", "azure", media.responses, ("model",)),
+    # Azure's preview Responses API: the deployment is the body's model, api-version required.
+    _Route("POST", "/openai/responses", "azure", media.responses, ("model",)),
     _Route("POST", "/v1/audio/speech", "openai", media.speech, ("model", "input", "voice")),
     _Route("POST", f"{_DEPLOYMENT}/audio/speech", "azure", media.speech, ("input", "voice")),
     _Route(
@@ -188,7 +191,8 @@ def check_request(call: Call, route: _Route, body: Any) -> FakeError | None:
     if not call.api_key:
         return _missing_key(call.provider)
     request = call.request
-    if "deployment" in request.match_info and "api-version" not in request.query:
+    dated = "deployment" in request.match_info or request.path == "/openai/responses"
+    if dated and "api-version" not in request.query:
         return FakeError(404)
     if call.provider == "anthropic" and "anthropic-version" not in request.headers:
         return FakeError(400, "anthropic-version: header is required")

@@ -32,6 +32,11 @@ class Azure:
         deployment = quote(deployment_name(call.upstream_model), safe="")
         if version == "v1" or version.startswith("v1"):
             url = f"{base}/openai/v1/{call.endpoint}"
+        elif call.endpoint == "responses":
+            # Azure serves Responses at /openai/responses (the deployment is the body's model),
+            # with its own api-version: the channel setting azure_responses_version, as new-api.
+            dated = str(channel.setting.get("azure_responses_version") or version)
+            url = f"{base}/openai/responses?api-version={dated}"
         else:
             url = f"{base}/openai/deployments/{deployment}/{call.endpoint}?api-version={version}"
         headers = {"api-key": key_of(channel, call), "Content-Type": "application/json"}

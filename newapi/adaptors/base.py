@@ -40,23 +40,55 @@ class Adaptor(Protocol):
     def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest: ...
 
 
-def enabled_keys(channel: ChannelSnapshot) -> list[str]:
-    """The channel's usable keys: one per line on a multi-key channel, minus disabled ones."""
+KEY_ENABLED = 1
+
+
+def key_choices(channel: ChannelSnapshot) -> list[tuple[int, str]]:
+    """(line index, key) of the channel's usable keys: one per line on a multi-key channel,
+    minus the keys whose ``multi_key_status_list`` entry is not enabled."""
     lines = [line.strip() for line in channel.key.splitlines() if line.strip()]
     if not channel.channel_info.get("is_multi_key"):
-        return lines[:1] if lines else []
+        return [(0, lines[0])] if lines else []
     statuses = channel.channel_info.get("multi_key_status_list") or {}
     if not isinstance(statuses, dict):
-        return lines
-    return [key for index, key in enumerate(lines) if statuses.get(str(index), 1) == 1]
+        statuses = {}
+    return [
+        (index, key)
+        for index, key in enumerate(lines)
+        if statuses.get(str(index), KEY_ENABLED) == KEY_ENABLED
+    ]
+
+
+def enabled_keys(channel: ChannelSnapshot) -> list[str]:
+    return [key for _, key in key_choices(channel)]
+
+
+def is_polling(channel: ChannelSnapshot) -> bool:
+    info = channel.channel_info
+    return bool(info.get("is_multi_key")) and info.get("multi_key_mode") == "polling"
+
+
+def pick_key(
+    channel: ChannelSnapshot, random_below: Callable[[int], int], turn: int | None = None
+) -> tuple[int, str]:
+    """The key for one attempt and its line index ((-1, "") when none is usable).
+
+    ``random`` mode spreads uniformly over the enabled keys; ``polling`` mode takes them in
+    turn (``turn`` counts this channel's attempts), skipping disabled ones.
+    """
+    choices = key_choices(channel)
+    if not choices:
+        return -1, ""
+    if len(choices) == 1:
+        return choices[0]
+    if turn is not None and is_polling(channel):
+        return choices[turn % len(choices)]
+    return choices[random_below(len(choices))]
 
 
 def choose_key(channel: ChannelSnapshot, random_below: Callable[[int], int]) -> str:
-    """One key for an attempt: multi-key channels spread uniformly over their enabled keys."""
-    keys = enabled_keys(channel)
-    if not keys:
-        return ""
-    return keys[random_below(len(keys))] if len(keys) > 1 else keys[0]
+    """One key for an attempt (random over the enabled keys)."""
+    return pick_key(channel, random_below)[1]
 
 
 def key_of(channel: ChannelSnapshot, call: Call) -> str:

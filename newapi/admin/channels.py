@@ -31,6 +31,7 @@ from newapi.models.channel import (
     CHANNEL_MANUALLY_DISABLED,
 )
 from newapi.relay.health import test_channel
+from newapi.relay.monitor import test_channels, testable
 from newapi.routing import channel_types
 from newapi.routing.index import split_list
 from newapi.state import app_state
@@ -669,15 +670,6 @@ async def test_one(channel_id: int) -> Response:
 async def test_all() -> Response:
     """Test every channel not disabled by hand, one after another, in the background."""
     state = app_state()
-    channels = [
-        c
-        for c in state.channels.index.channels.values()
-        if c.status != CHANNEL_MANUALLY_DISABLED and c.models
-    ]
-
-    async def run() -> None:
-        for channel in channels:
-            await test_channel(state, channel, channel.test_model or channel.models[0])
-
-    state.spawn(run(), "channel-test-all")
+    channels = testable(state, scheduled=False)
+    state.spawn(test_channels(state, channels), "channel-test-all")
     return ok(message=f"testing {len(channels)} channel(s) in the background")

@@ -18,9 +18,10 @@ async def enforce(cache: Cache, limit: RateLimit, mark: str) -> None:
         return
     count = await cache.hit(f"rateLimit:{mark}{client_ip()}", limit.duration)
     if count > limit.count:
+        # A fixed window: it ends within ``duration`` seconds, the safe time to come back.
         raise RateLimited(
             f"too many requests: at most {limit.count} in {limit.duration} seconds, try later"
-        )
+        ).retry_after(limit.duration)
 
 
 async def enforce_search_limit() -> None:

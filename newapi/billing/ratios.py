@@ -44,6 +44,16 @@ DEFAULT_MODEL_RATIO: dict[str, float] = {
     "deepseek-reasoner": 0.275,
     "gemini-2.5-pro": 0.625,
     "gemini-2.5-flash": 0.15,
+    # Audio. Speech bills the input's characters as tokens (tts-1: $15 per 1M characters);
+    # whisper bills 1000 tokens a minute of audio ($0.006 a minute = $6 per 1M); the gpt-4o
+    # transcribe models bill reported tokens at their audio-input price.
+    "tts-1": 7.5,
+    "tts-1-1106": 7.5,
+    "tts-1-hd": 15.0,
+    "tts-1-hd-1106": 15.0,
+    "whisper-1": 3.0,
+    "gpt-4o-transcribe": 1.25,  # text input $2.50 per 1M; audio input via DEFAULT_AUDIO_RATIO
+    "gpt-4o-mini-transcribe": 0.625,
 }
 
 DEFAULT_COMPLETION_RATIO: dict[str, float] = {
@@ -77,6 +87,29 @@ DEFAULT_COMPLETION_RATIO: dict[str, float] = {
     "deepseek-reasoner": 4,
     "gemini-2.5-pro": 8,
     "gemini-2.5-flash": 8.333,
+    "tts-1": 1,
+    "tts-1-1106": 1,
+    "tts-1-hd": 1,
+    "tts-1-hd-1106": 1,
+    "whisper-1": 1,
+}
+
+# Audio tokens cost this many times the model's text input (OpenAI's list prices): realtime
+# audio in $32/$40/$10 per 1M against text $4/$5/$0.60; transcribe audio in $6/$3 against $2.50/
+# $1.25. The audio completion ratio prices audio output against audio input (2 for realtime);
+# new-api looks these up by exact name, so its -preview names fall back to 1 and under-bill.
+DEFAULT_AUDIO_RATIO: dict[str, float] = {
+    "gpt-realtime": 8,
+    "gpt-4o-realtime-preview": 8,
+    "gpt-4o-mini-realtime-preview": 16.667,
+    "gpt-4o-transcribe": 2.4,
+    "gpt-4o-mini-transcribe": 2.4,
+}
+
+DEFAULT_AUDIO_COMPLETION_RATIO: dict[str, float] = {
+    "gpt-realtime": 2,
+    "gpt-4o-realtime-preview": 2,
+    "gpt-4o-mini-realtime-preview": 2,
 }
 
 DEFAULT_CACHE_RATIO: dict[str, float] = {
@@ -103,6 +136,7 @@ DEFAULT_CREATE_CACHE_RATIO: dict[str, float] = {
 }
 
 DEFAULT_MODEL_PRICE: dict[str, float] = {
+    "dall-e-2": 0.02,
     "dall-e-3": 0.04,
     "gpt-image-1": 0.04,
 }

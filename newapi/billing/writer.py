@@ -80,6 +80,10 @@ class UsageWriter:
             bucket[1] += item.quota
             bucket[2] += item.tokens
 
+    def add_log(self, row: dict[str, Any]) -> None:
+        """A log row with no usage behind it (an error log), written with the next batch."""
+        self._batch.logs.append(row)
+
     async def flush(self) -> None:
         batch, self._batch = self._batch, _Batch()
         logs, batch.logs = batch.logs, []

@@ -126,8 +126,8 @@ _SPEC: dict[str, tuple[Kind, str]] = {
     "CreateCacheRatio": (Kind.RATIO_MAP, _dump(ratios.DEFAULT_CREATE_CACHE_RATIO)),
     "ModelPrice": (Kind.RATIO_MAP, _dump(ratios.DEFAULT_MODEL_PRICE)),
     "ImageRatio": (Kind.RATIO_MAP, "{}"),
-    "AudioRatio": (Kind.RATIO_MAP, "{}"),
-    "AudioCompletionRatio": (Kind.RATIO_MAP, "{}"),
+    "AudioRatio": (Kind.RATIO_MAP, _dump(ratios.DEFAULT_AUDIO_RATIO)),
+    "AudioCompletionRatio": (Kind.RATIO_MAP, _dump(ratios.DEFAULT_AUDIO_COMPLETION_RATIO)),
     "GroupRatio": (Kind.RATIO_MAP, _dump(ratios.DEFAULT_GROUP_RATIO)),
     "GroupGroupRatio": (Kind.JSON_OBJECT, "{}"),
     "UserUsableGroups": (Kind.JSON_OBJECT, _dump({"default": "默认分组", "vip": "vip分组"})),
@@ -139,6 +139,9 @@ _SPEC: dict[str, tuple[Kind, str]] = {
     "AutomaticDisableChannelEnabled": (Kind.BOOL, "false"),
     "AutomaticEnableChannelEnabled": (Kind.BOOL, "false"),
     "ChannelDisableThreshold": (Kind.FLOAT, "5"),
+    # scheduled channel tests (the env CHANNEL_TEST_FREQUENCY overrides both)
+    "monitor_setting.auto_test_channel_enabled": (Kind.BOOL, "false"),
+    "monitor_setting.auto_test_channel_minutes": (Kind.FLOAT, "10"),
     "AutomaticDisableKeywords": (Kind.TEXT, _DISABLE_KEYWORDS),
     "AutomaticDisableStatusCodes": (Kind.STATUS_RANGES, "401"),
     "AutomaticRetryStatusCodes": (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import orjson
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, g, request
 
 from newapi.errors import GatewayError, RelayError, claude_body, openai_body
 
@@ -18,7 +18,24 @@ def relay_blueprints() -> list[Blueprint]:
     blueprints = [openai_api.bp, claude_api.bp, media.bp, billing_api.bp]
     for blueprint in blueprints:
         blueprint.register_error_handler(GatewayError, render_error)
+        blueprint.after_request(allow_any_origin)
     return blueprints
+
+
+async def allow_any_origin(response: Response) -> Response:
+    """CORS as new-api's relay: any origin may call with a key (browser apps, key checkers).
+
+    No credentials are allowed: relay calls carry the key in a header, never a cookie, so a
+    page on another origin can never ride on a console session.
+    """
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "X-Oneapi-Request-Id, Retry-After"
+    if request.method == "OPTIONS":
+        asked = request.headers.get("Access-Control-Request-Headers")
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = asked or "*"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
 
 
 def as_relay_error(error: GatewayError) -> RelayError:
@@ -29,9 +46,18 @@ def as_relay_error(error: GatewayError) -> RelayError:
 
 
 async def render_error(error: GatewayError) -> Response:
+    from newapi.relay.errorlog import record_error
+    from newapi.state import app_state
+
     relay_error = as_relay_error(error)
+    record_error(app_state(), relay_error)
     claude = request.path.startswith("/v1/messages")
     body = claude_body(relay_error) if claude else openai_body(relay_error)
-    return Response(
+    response = Response(
         orjson.dumps(body), status=relay_error.http_status, content_type="application/json"
     )
+    response.headers.update(error.headers)
+    job = g.get("relay_job")
+    if job is not None:
+        response.headers["X-Oneapi-Request-Id"] = job.request_id
+    return response

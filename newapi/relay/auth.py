@@ -11,13 +11,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from quart import request
+from quart import g, request
 
 from newapi.cache.entities import EntityCache
 from newapi.errors import RelayForbidden, RelayUnauthorized
 from newapi.models.token import TOKEN_ENABLED
 from newapi.models.user import ROLE_ADMIN, USER_ENABLED
 from newapi.options import Options
+from newapi.routing.groups import AUTO
 from newapi.routing.index import split_list
 from newapi.store.entities import token_by_key, user_by_id
 
@@ -29,6 +30,8 @@ class Caller:
     user: Any = None  # the cached user record (dict)
     group: str = "default"  # the group used for routing and its ratio
     forced_channel: int | None = None  # admin-only "sk-<key>-<channel id>"
+    # For an ``auto`` key: the AutoGroups this user may use, in order (see routing.groups).
+    auto_groups: tuple[str, ...] = ()
 
     @property
     def token_id(self) -> int:
@@ -71,7 +74,11 @@ async def authenticate(entities: EntityCache, options: Options) -> Caller:
     if user is None or user.get("status") != USER_ENABLED:
         raise RelayForbidden("the user of this API key is disabled", code="user_disabled")
     forced = _forced_channel(suffix, user)
-    return Caller(key, token, user, _using_group(token, user, options), forced)
+    group = _using_group(token, user, options)
+    auto = _auto_groups(user, options) if group == AUTO else ()
+    caller = Caller(key, token, user, group, forced, auto)
+    g.relay_caller = caller  # for the error log of this request
+    return caller
 
 
 def _check_token(token: dict[str, Any]) -> None:
@@ -117,12 +124,28 @@ def _using_group(token: dict[str, Any], user: dict[str, Any], options: Options) 
     group = token.get("group") or ""
     if not group:
         return user_group
-    usable = options.json("UserUsableGroups") or {}
-    if group != user_group and group not in usable:
+    if group != user_group and group not in _usable(options):
         raise RelayForbidden(f"group {group!r} is not available to this user")
-    if group not in options.ratio_map("GroupRatio"):
+    if group != AUTO and group not in options.ratio_map("GroupRatio"):
         raise RelayForbidden(f"group {group!r} no longer exists")
     return group
+
+
+def _usable(options: Options) -> dict[str, Any]:
+    usable = options.json("UserUsableGroups")
+    return usable if isinstance(usable, dict) else {}
+
+
+def _auto_groups(user: dict[str, Any], options: Options) -> tuple[str, ...]:
+    """AutoGroups limited to the groups this user may use (and that still have a ratio)."""
+    user_group = user.get("group") or "default"
+    usable, ratios = _usable(options), options.ratio_map("GroupRatio")
+    configured = options.json("AutoGroups")
+    return tuple(
+        group
+        for group in (configured if isinstance(configured, list) else [])
+        if isinstance(group, str) and (group in usable or group == user_group) and group in ratios
+    )
 
 
 def check_model_allowed(caller: Caller, model: str) -> None:

@@ -47,21 +47,12 @@ class KeyOwnerBanned(Forbidden):
     admin_status = 403
 
 
-@bp.after_request
-async def allow_any_origin(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    if request.method == "OPTIONS":
-        asked = request.headers.get("Access-Control-Request-Headers")
-        response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = asked or "*"
-        response.headers["Access-Control-Max-Age"] = "86400"
-    return response
-
-
 @key_views.errorhandler(GatewayError)
 async def envelope_error(error: GatewayError) -> Response:
     body, status = admin_body(error)
-    return json_response(body, status)
+    response = json_response(body, status)
+    response.headers.update(error.headers)
+    return response
 
 
 def display_amount(options: Options, quota: int) -> float:

@@ -25,7 +25,7 @@ from newapi.relay.upstream import map_model
 from newapi.routing.index import ChannelSnapshot
 from newapi.routing.retry import Failure, should_disable
 from newapi.state import AppState
-from newapi.store.channels import change_status
+from newapi.store.channels import change_status, disable_channel_key
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,24 @@ async def report_failure(state: AppState, channel: ChannelSnapshot, failure: Fai
     if not options.bool("AutomaticDisableChannelEnabled") or not channel.auto_ban:
         return
     keywords = options.str("AutomaticDisableKeywords").splitlines()
-    if should_disable(failure, options.status_ranges("AutomaticDisableStatusCodes"), keywords):
+    if not should_disable(failure, options.status_ranges("AutomaticDisableStatusCodes"), keywords):
+        return
+    if channel.channel_info.get("is_multi_key") and failure.key_index >= 0:
+        await disable_key(state, channel.id, failure.key_index, failure.message)
+    else:
         await disable(state, channel.id, failure.message)
+
+
+async def disable_key(state: AppState, channel_id: int, key_index: int, reason: str) -> bool:
+    """Disable one key of a multi-key channel; the channel too once none is left (new-api)."""
+    changed, none_left = await disable_channel_key(channel_id, key_index, reason[:300])
+    if changed:
+        log.warning("channel %s key #%s auto-disabled: %s", channel_id, key_index, reason[:300])
+    if none_left:
+        await disable(state, channel_id, f"every key is disabled; last: {reason}")
+    elif changed:
+        await state.channels.refresh_after_write()
+    return changed
 
 
 async def disable(state: AppState, channel_id: int, reason: str) -> bool:

@@ -34,6 +34,9 @@ class Job:
     first_byte: float | None = None
     attempts: Attempts = field(default_factory=Attempts)
     ip: str = ""
+    # How a stream ended (``status``, ``end_reason``, ``end_error``), logged as new-api does.
+    stream_status: dict[str, str] | None = None
+    key_index: int = 0  # which key of a multi-key channel served
     _counted_prompt: int | None = None
 
     def counted_prompt(self) -> int:

@@ -42,7 +42,7 @@ from newapi.relay.openai_api import (
 )
 from newapi.relay.ratelimit import admit
 from newapi.relay.stream import STREAM_HEADERS
-from newapi.relay.translate import StreamTranslator
+from newapi.relay.translate import StreamTranslator, chat_stream_error
 from newapi.relay.upstream import Opened
 from newapi.routing.index import ChannelSnapshot
 from newapi.state import AppState, app_state
@@ -266,6 +266,10 @@ class Forward:
     stream_usage: StreamFallback
 
 
+# The events that end a transcription or speech stream.
+MEDIA_STREAM_ENDS = frozenset({"transcript.text.done", "speech.audio.done"})
+
+
 class _MediaEvents:
     """Media events (transcript or audio deltas) passed through as received, usage watched."""
 
@@ -274,11 +278,16 @@ class _MediaEvents:
         self.counter = StreamCounter(job.model)
         self.reported: Usage | None = None
         self.served = False
+        self.finished = False
 
     def event(self, raw: bytes) -> list[bytes]:
         data = sse.event_data(raw)
         event = _load(data) if data and data != sse.DONE else None
+        if data == sse.DONE:
+            self.finished = True
         if isinstance(event, dict):
+            if event.get("type") in MEDIA_STREAM_ENDS:
+                self.finished = True
             self.reported = reported_usage(event.get("usage")) or self.reported
             delta = event.get("delta")
             if event.get("type") == "transcript.text.delta" and isinstance(delta, str):
@@ -288,6 +297,9 @@ class _MediaEvents:
 
     def end(self) -> list[bytes]:
         return []
+
+    def fail(self, message: str) -> list[bytes]:
+        return [chat_stream_error(message)]
 
     def usage(self) -> Usage | None:
         if self.reported is not None:

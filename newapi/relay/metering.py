@@ -60,6 +60,10 @@ def _log_row(
     other["frt"] = int(((job.first_byte or now) - job.started) * 1000)
     other["request_path"] = job.path
     other["admin_info"] = {"use_channel": list(job.attempts.tried)}
+    if channel.channel_info.get("is_multi_key"):
+        other["admin_info"].update(is_multi_key=True, multi_key_index=job.key_index)
+    if job.stream_status is not None:
+        other["stream_status"] = job.stream_status
     if usage.estimated:
         other["admin_info"]["local_count_tokens"] = True
     if upstream_model and upstream_model != job.model:

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 import orjson
-from quart import Blueprint, Response, after_this_request, request
+from quart import Blueprint, Response, after_this_request, g, request
 
 from newapi.adaptors.base import Adaptor, Call
 from newapi.billing.prices import PriceNotSet, price_for
 from newapi.billing.quota import reserve_for
-from newapi.errors import InvalidRelayRequest, ModelNotFound, PriceNotConfigured, UpstreamFailed
+from newapi.errors import (
+    InvalidRelayRequest,
+    ModelNotFound,
+    NoAvailableChannel,
+    PriceNotConfigured,
+    UpstreamFailed,
+)
 from newapi.protocol.convert import StreamError
 from newapi.protocol.tokens import estimate_text
 from newapi.relay.auth import Caller, authenticate, check_model_allowed
@@ -29,6 +36,7 @@ from newapi.relay.translate import (
     translator,
 )
 from newapi.relay.upstream import BodyBuilder, Opened, open_upstream
+from newapi.routing.groups import AUTO, group_of, serving_groups
 from newapi.routing.index import ChannelSnapshot, split_list
 from newapi.state import AppState, app_state
 
@@ -45,7 +53,9 @@ DEFAULT_COMPLETION_BUDGET = 1024
 async def list_models() -> Response:
     state = app_state()
     caller = await authenticate(state.entities, state.options.current)
-    models = state.channels.index.models_for_group(caller.group)
+    index = state.channels.index
+    groups = caller.auto_groups or (caller.group,)
+    models = tuple(sorted({m for group in groups for m in index.models_for_group(group)}))
     if caller.token.get("model_limits_enabled"):
         # Same rule as the relay's check: an enabled but empty list allows nothing.
         allowed = set(split_list(caller.token.get("model_limits")))
@@ -63,7 +73,8 @@ async def retrieve_model(model: str) -> Response:
     token = caller.token
     # A model the key may not call is not described either: it does not exist for this key.
     hidden = token.get("model_limits_enabled") and model not in split_list(token["model_limits"])
-    if hidden or not state.channels.index.has(caller.group, model):
+    groups = caller.auto_groups or (caller.group,)
+    if hidden or not serving_groups(state.channels.index, groups, model):
         raise ModelNotFound(f"The model '{model}' does not exist")
     body = {"id": model, "object": "model", "created": 1626777600, "owned_by": "newapi"}
     return Response(orjson.dumps(body), content_type="application/json")
@@ -123,7 +134,11 @@ def prompt_estimate(body: dict[str, Any]) -> int:
         total += estimate_text(system)
     elif isinstance(system, list):
         total += sum(estimate_text(b.get("text", "")) for b in system if isinstance(b, dict))
-    for message in body.get("messages") or ():
+    messages = body.get("messages")
+    items = body.get("input")  # the Responses API's input: a string or a list of items
+    for message in (messages if isinstance(messages, list) else []) + (
+        [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    ):
         total += 3
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str):
@@ -132,18 +147,29 @@ def prompt_estimate(body: dict[str, Any]) -> int:
             for part in content:
                 text = part.get("text") if isinstance(part, dict) else None
                 total += estimate_text(text) if isinstance(text, str) else 85
-    for field in ("prompt", "input", "query"):
+    for field in ("prompt", "input", "query", "instructions"):
         value = body.get(field)
         items = value if isinstance(value, list) else [value]
         total += sum(estimate_text(v) for v in items if isinstance(v, str))
     return total + 3
 
 
+def completion_budget(body: dict[str, Any]) -> int | None:
+    """The most the caller let the model write (chat, Claude, Responses field names)."""
+    for field in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
+        value = body.get(field)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
 async def start_job(
     state: AppState, caller: Caller, path: str, body: dict[str, Any], model: str, stream: bool
 ) -> Job:
     options = state.options.current
+    g.relay_model = model
     check_model_allowed(caller, model)
+    caller = route_auto_group(state, caller, model)
     try:
         price = price_for(options, model, caller.group, str(caller.user.get("group") or ""))
     except PriceNotSet:
@@ -151,10 +177,9 @@ async def start_job(
             f"model {model} has no ratio or price configured; ask an administrator"
         ) from None
     estimate = prompt_estimate(body)
-    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
     amount = reserve_for(
         estimate,
-        max_tokens if isinstance(max_tokens, int) else None,
+        completion_budget(body),
         price,
         options.float("QuotaPerUnit"),
         DEFAULT_COMPLETION_BUDGET,
@@ -169,7 +194,7 @@ async def start_job(
     )
     stream_options = body.get("stream_options")
     include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
-    return Job(
+    job = Job(
         caller,
         path,
         model,
@@ -181,6 +206,38 @@ async def start_job(
         estimate,
         ip=request.remote_addr or "",
     )
+    g.relay_job = job  # for the error log and the request id of an error answer
+    return job
+
+
+def route_auto_group(state: AppState, caller: Caller, model: str) -> Caller:
+    """An ``auto`` key takes the first AutoGroup serving ``model`` (billed at its ratio);
+    with ``cross_group_retry`` the later ones stay behind it for failover."""
+    if caller.group != AUTO or caller.forced_channel is not None:
+        return caller
+    groups = serving_groups(state.channels.index, caller.auto_groups, model)
+    if not groups:
+        raise NoAvailableChannel(
+            f"no available channel for model {model} in the auto groups", code="model_not_found"
+        )
+    chain = groups if caller.token.get("cross_group_retry") else groups[:1]
+    routed = replace(caller, group=groups[0], auto_groups=chain)
+    g.relay_caller = routed
+    return routed
+
+
+def _follow_group(state: AppState, job: Job, opened: Opened) -> None:
+    """A cross-group retry served from a later group: bill that group's ratio."""
+    caller = job.caller
+    if len(caller.auto_groups) < 2:
+        return
+    index = state.channels.index
+    group = group_of(index, caller.auto_groups, job.model, opened.channel.id)
+    if group and group != caller.group:
+        options = state.options.current
+        user_group = str(caller.user.get("group") or "")
+        job.price = price_for(options, job.model, group, user_group)
+        job.caller = replace(caller, group=group)
 
 
 async def open_for_job(
@@ -200,7 +257,7 @@ async def open_for_job(
         {"azure_default_api_version": state.settings.azure_default_api_version},
     )
     try:
-        return await open_upstream(
+        opened = await open_upstream(
             http or state.http,
             state.channels.index,
             job.caller,
@@ -213,10 +270,14 @@ async def open_for_job(
             on_failure=lambda channel, failure: state.spawn(
                 report_failure(state, channel, failure), "channel-health"
             ),
+            turns=state.channels.next_turn,
         )
     except BaseException:
         await settle(state, job, None, None)
         raise
+    job.key_index = opened.key_index
+    _follow_group(state, job, opened)
+    return opened
 
 
 async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Response:
@@ -289,19 +350,35 @@ async def finish_plain(
 async def relay_stream(
     state: AppState, job: Job, opened: Opened, translator: StreamTranslator
 ) -> AsyncIterator[bytes]:
+    """Each upstream event out at once; how the stream ended goes to ``job.stream_status``.
+
+    An upstream that stops before its own end (closed, idle past ``STREAMING_TIMEOUT``, broken,
+    or an in-stream error) gets the caller an error event in its format instead of a clean end:
+    a truncated answer must not look complete. What was delivered is billed either way.
+    """
+    reason, problem = "client_gone", ""
     try:
-        async for event in events(opened.response, state.settings.streaming_timeout):
-            for out in translator.event(event):
-                job.mark_first_byte()
-                yield out
-        for out in translator.end():
-            yield out
-    except (aiohttp.ClientError, TimeoutError, ValueError, StreamError):
-        # Upstream broke, went idle or sent an error after bytes reached the caller: end
-        # the stream cleanly in the caller's format; what was delivered is billed.
-        for out in translator.end():
+        try:
+            async for event in events(opened.response, state.settings.streaming_timeout):
+                for out in translator.event(event):
+                    job.mark_first_byte()
+                    yield out
+            reason = "done" if translator.finished else "eof"
+            problem = "" if translator.finished else "the upstream closed the stream early"
+        except TimeoutError:
+            reason = "timeout"
+            problem = f"the upstream sent nothing for {state.settings.streaming_timeout:g} s"
+        except StreamError as error:
+            reason, problem = "upstream_error", f"the upstream failed: {error.message}"
+        except (aiohttp.ClientError, ValueError):
+            reason, problem = "upstream_error", "the upstream connection broke"
+        tail = translator.fail(problem) if problem else translator.end()
+        for out in tail:
             yield out
     finally:
+        job.stream_status = {"status": "ok" if reason == "done" else "error", "end_reason": reason}
+        if problem:
+            job.stream_status["end_error"] = problem
         opened.response.close()
         usage = translator.usage()
         channel = opened.channel if usage is not None else None

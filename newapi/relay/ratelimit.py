@@ -134,4 +134,6 @@ def refusal(limits: Limits, total: bool, wait: float) -> RelayRateLimited:
     message = f"reached request limit: at most {count} in {limits.minutes} minutes"
     if total:
         message += " (failed requests included)"
-    return RelayRateLimited(f"{message}; try again in {max(math.ceil(wait), 1)} seconds")
+    error = RelayRateLimited(f"{message}; try again in {max(math.ceil(wait), 1)} seconds")
+    error.retry_after(wait)
+    return error

@@ -29,6 +29,8 @@ RESPONSES_TEXT_DELTAS = frozenset(
         "response.reasoning_summary_text.delta",
     }
 )
+# Responses API events that end a response: a stream without one of them was cut short.
+RESPONSES_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 STREAM_HEADERS = {
     "Content-Type": "text/event-stream",
     "Cache-Control": "no-cache",
@@ -44,6 +46,9 @@ class OpenAIStreamTracker:
         self.usage: Usage | None = None
         # Counts what streams by (tiktoken for OpenAI models), for when upstream sends no usage.
         self.counter = StreamCounter(model)
+        # Upstream's own end was seen: a finish_reason, a terminal Responses event or [DONE].
+        self.finished = False
+        self.sequence_number = -1  # the last Responses event's, for an error event after it
         self._identity: dict[str, Any] = {}
 
     def observe(self, data: bytes) -> bool:
@@ -70,7 +75,11 @@ class OpenAIStreamTracker:
         return self.include_usage or bool(choices) or not isinstance(usage, dict)
 
     def _count(self, choice: Any) -> None:
-        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(choice, dict):
+            return
+        if choice.get("finish_reason"):
+            self.finished = True
+        delta = choice.get("delta")
         if not isinstance(delta, dict):
             return
         for field in ("content", "reasoning_content", "reasoning"):
@@ -97,6 +106,11 @@ class OpenAIStreamTracker:
             if not parsed.is_empty:
                 self.usage = parsed
         kind, delta = event["type"], event.get("delta")
+        if kind in RESPONSES_TERMINAL:
+            self.finished = True
+        sequence = event.get("sequence_number")
+        if isinstance(sequence, int):
+            self.sequence_number = sequence
         if kind in RESPONSES_TEXT_DELTAS and isinstance(delta, str) and delta:
             self.counter.feed_text(delta)
         item = event.get("item") if kind == "response.output_item.added" else None

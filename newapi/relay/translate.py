@@ -35,9 +35,18 @@ EFFORT_SUFFIXES = ("-minimal", "-low", "-medium", "-high")
 
 
 class StreamTranslator(Protocol):
+    """One stream's translation. ``finished`` turns true once upstream's own end was seen;
+    ``end`` closes a finished stream, ``fail`` tells the caller in its format that the stream
+    was cut short (no ``[DONE]``, no ``message_stop``: an incomplete answer never looks whole)."""
+
+    @property
+    def finished(self) -> bool: ...
+
     def event(self, raw: bytes) -> list[bytes]: ...
 
     def end(self) -> list[bytes]: ...
+
+    def fail(self, message: str) -> list[bytes]: ...
 
     def usage(self) -> Usage | None: ...
 
@@ -77,6 +86,33 @@ def _effort_suffix(model: str) -> tuple[str, str | None]:
     return model, None
 
 
+STREAM_INTERRUPTED = "stream_interrupted"
+
+
+def chat_stream_error(message: str) -> bytes:
+    """A mid-stream error as OpenAI sends it in a chat stream (the SDKs raise on it)."""
+    error = {"message": message, "type": "upstream_error", "param": None}
+    return sse.encode(orjson.dumps({"error": {**error, "code": STREAM_INTERRUPTED}}))
+
+
+def responses_stream_error(message: str, sequence_number: int) -> bytes:
+    """The Responses API's ``error`` event."""
+    event = {
+        "type": "error",
+        "code": STREAM_INTERRUPTED,
+        "message": message,
+        "param": None,
+        "sequence_number": sequence_number,
+    }
+    return sse.encode(orjson.dumps(event), "error")
+
+
+def claude_stream_error(message: str) -> bytes:
+    """Anthropic's in-stream ``error`` event."""
+    event = {"type": "error", "error": {"type": "api_error", "message": message}}
+    return sse.encode(orjson.dumps(event), "error")
+
+
 def _estimate(job: Job, completion: int) -> Usage:
     return Usage(job.counted_prompt(), completion, estimated=True)
 
@@ -93,7 +129,13 @@ class OpenAIToOpenAI:
         body = dict(self.job.body)
         model, effort = _effort_suffix(upstream_model)
         body["model"] = model
-        if effort:
+        if effort and self.job.path.endswith("/responses"):
+            reasoning = body.get("reasoning")
+            body["reasoning"] = {
+                **(reasoning if isinstance(reasoning, dict) else {}),
+                "effort": effort,
+            }
+        elif effort:
             body["reasoning_effort"] = effort
         if self.job.stream:
             if self.force_usage and adaptor.stream_usage:
@@ -130,21 +172,37 @@ class _PassOpenAI:
         self.job = job
         self.tracker = OpenAIStreamTracker(include_usage=job.include_usage, model=job.model)
         self.served = False
+        # Responses API streams end with their terminal event: no [DONE], no usage chunk.
+        self.responses = job.path.endswith("/responses")
+
+    @property
+    def finished(self) -> bool:
+        return self.tracker.finished
 
     def event(self, raw: bytes) -> list[bytes]:
         data = sse.event_data(raw)
-        if data is None or data == sse.DONE or not self.tracker.observe(data):
+        if data == sse.DONE:
+            self.tracker.finished = True
+            return []
+        if data is None or not self.tracker.observe(data):
             return []
         self.served = True
         return [raw]
 
     def end(self) -> list[bytes]:
+        if self.responses:
+            return []
         tail = []
         if self.job.include_usage and self.tracker.usage is None:
             tail.append(
                 self.tracker.usage_chunk(self.tracker.final_usage(self.job.counted_prompt()))
             )
         return [*tail, DONE_EVENT]
+
+    def fail(self, message: str) -> list[bytes]:
+        if self.responses:
+            return [responses_stream_error(message, self.tracker.sequence_number + 1)]
+        return [chat_stream_error(message)]
 
     def usage(self) -> Usage | None:
         if self.tracker.usage is not None:
@@ -185,12 +243,15 @@ class _ClaudeToChatStream:
         self.job = job
         self.converter = ClaudeStreamToChat(model=job.model, include_usage=job.include_usage)
         self.served = False
+        self.finished = False
 
     def event(self, raw: bytes) -> list[bytes]:
         data = sse.event_data(raw)
         event = _load(data) if data else None
         if not isinstance(event, dict):
             return []
+        if event.get("type") == "message_stop":
+            self.finished = True
         chunks = self.converter.feed(event)  # StreamError propagates: the relay ends the stream
         if chunks:
             self.served = True
@@ -198,6 +259,9 @@ class _ClaudeToChatStream:
 
     def end(self) -> list[bytes]:
         return [*(sse.encode(orjson.dumps(c)) for c in self.converter.finish()), DONE_EVENT]
+
+    def fail(self, message: str) -> list[bytes]:
+        return [chat_stream_error(message)]
 
     def usage(self) -> Usage | None:
         usage = self.converter.usage
@@ -235,13 +299,16 @@ class _PassClaude:
         self.job = job
         self.fields: dict[str, Any] = {}
         self.served = False
+        self.finished = False
 
     def event(self, raw: bytes) -> list[bytes]:
         data = sse.event_data(raw)
         if data is None:
             return [raw]
-        if b'"usage"' in data:
+        if b'"usage"' in data or b'"error"' in data:
             self._watch(_load(data))
+        elif b'"message_stop"' in data:
+            self.finished = True
         self.served = True
         return [raw]
 
@@ -262,6 +329,9 @@ class _PassClaude:
 
     def end(self) -> list[bytes]:
         return []
+
+    def fail(self, message: str) -> list[bytes]:
+        return [claude_stream_error(message)]
 
     def usage(self) -> Usage | None:
         usage = from_claude(self.fields)
@@ -304,9 +374,16 @@ class _ChatToClaudeStream:
         self.tracker = OpenAIStreamTracker(include_usage=True, model=job.model)
         self.served = False
 
+    @property
+    def finished(self) -> bool:
+        return self.tracker.finished
+
     def event(self, raw: bytes) -> list[bytes]:
         data = sse.event_data(raw)
-        if data is None or data == sse.DONE:
+        if data == sse.DONE:
+            self.tracker.finished = True
+            return []
+        if data is None:
             return []
         self.tracker.observe(data)
         chunk = _load(data)
@@ -320,6 +397,9 @@ class _ChatToClaudeStream:
     def end(self) -> list[bytes]:
         usage = self.tracker.usage or self.tracker.final_usage(self.job.counted_prompt())
         return [sse.encode(orjson.dumps(b), n) for n, b in self.converter.finish(estimate=usage)]
+
+    def fail(self, message: str) -> list[bytes]:
+        return [claude_stream_error(message)]
 
     def usage(self) -> Usage | None:
         if not self.served and self.tracker.usage is None:
@@ -346,8 +426,15 @@ class ThinkingToContent:
     def event(self, raw: bytes) -> list[bytes]:
         return [self._rewrite(out) for out in self.inner.event(raw)]
 
+    @property
+    def finished(self) -> bool:
+        return self.inner.finished
+
     def end(self) -> list[bytes]:
         return self.inner.end()
+
+    def fail(self, message: str) -> list[bytes]:
+        return self.inner.fail(message)
 
     def usage(self) -> Usage | None:
         return self.inner.usage()

@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
 import orjson
 
-from newapi.adaptors.base import Adaptor, Call, choose_key
+from newapi.adaptors.base import Adaptor, Call, is_polling, pick_key
 from newapi.adaptors.registry import adaptor_for
 from newapi.errors import InvalidRelayRequest, NoAvailableChannel, UpstreamFailed
 from newapi.relay.auth import Caller
+from newapi.routing.groups import chained_tiers
 from newapi.routing.index import ChannelSnapshot, RoutingIndex
 from newapi.routing.retry import Failure, should_retry
 from newapi.routing.select import pick
@@ -30,6 +31,7 @@ MAX_ERROR_BODY = 64 * 1024
 # The upstream body for a channel; None when the channel cannot serve this request.
 BodyBuilder = Callable[[ChannelSnapshot, Adaptor, str], bytes | None]
 FailureHook = Callable[[ChannelSnapshot, Failure], None]
+Turns = Callable[[int], int]  # channel id -> its next attempt number (polling keys)
 
 
 @dataclass(slots=True)
@@ -46,6 +48,7 @@ class Opened:
     adaptor: Adaptor
     upstream_model: str
     response: aiohttp.ClientResponse
+    key_index: int = 0  # the line of a multi-key channel's key that answered
 
 
 def map_model(mapping: Mapping[str, Any], model: str) -> str:
@@ -70,7 +73,8 @@ def _candidates(
         if channel is None or not channel.enabled:
             raise NoAvailableChannel(f"channel {caller.forced_channel} is not available")
         return [((channel.id, 1),)]
-    tiers = list(index.tiers(caller.group, model))
+    groups = caller.auto_groups or (caller.group,)
+    tiers = chained_tiers(index, groups, model)
     if not tiers:
         raise NoAvailableChannel(
             f"no available channel for model {model} in group {caller.group}",
@@ -91,6 +95,7 @@ async def open_upstream(
     retry_ranges: list[tuple[int, int]],
     attempts: Attempts,
     on_failure: FailureHook | None = None,
+    turns: Turns | None = None,
 ) -> Opened:
     tiers = _candidates(index, caller, model)
     allowed = 1 if caller.forced_channel is not None else retry_times + 1
@@ -107,7 +112,10 @@ async def open_upstream(
             )
             continue
         upstream_model = map_model(channel.model_mapping, model)
-        opened = await _attempt(http, channel, adaptor, upstream_model, call, build_body, attempts)
+        turn = turns(channel.id) if turns is not None and is_polling(channel) else None
+        key_index, key = pick_key(channel, random.randrange, turn)
+        attempt = replace(call, upstream_model=upstream_model, key=key)
+        opened = await _attempt(http, channel, adaptor, attempt, key_index, build_body, attempts)
         if opened is not None:
             return opened
         if on_failure is not None and attempts.last is not None:
@@ -121,16 +129,19 @@ async def _attempt(
     http: aiohttp.ClientSession,
     channel: ChannelSnapshot,
     adaptor: Adaptor,
-    upstream_model: str,
     call: Call,
+    key_index: int,
     build_body: BodyBuilder,
     attempts: Attempts,
 ) -> Opened | None:
-    body = build_body(channel, adaptor, upstream_model)
+    body = build_body(channel, adaptor, call.upstream_model)
     if body is None:
         attempts.last = Failure(0, f"channel {channel.id} cannot serve {call.endpoint}")
         return None
-    target = adaptor.request(channel, _for_attempt(call, upstream_model, channel))
+    if not call.key:
+        attempts.last = Failure(0, f"channel {channel.id} has no enabled key", "no_available_key")
+        return None
+    target = adaptor.request(channel, call)
     try:
         response = await http.post(
             target.url, data=body, headers=target.headers, proxy=target.proxy
@@ -141,21 +152,16 @@ async def _attempt(
         return None
     status = _mapped_status(channel, response.status)
     if status < 400:
-        return Opened(channel, adaptor, upstream_model, response)
+        return Opened(channel, adaptor, call.upstream_model, response, key_index)
     try:
         raw = await response.content.read(MAX_ERROR_BODY)
     except (aiohttp.ClientError, TimeoutError):
         raw = b""
     finally:
         response.release()
-    attempts.last = _failure(status, raw, channel)
+    attempts.last = replace(_failure(status, raw, channel), key_index=key_index)
     log.info("channel %s answered %s", channel.id, status)
     return None
-
-
-def _for_attempt(call: Call, upstream_model: str, channel: ChannelSnapshot) -> Call:
-    key = choose_key(channel, random.randrange)
-    return Call(call.endpoint, upstream_model, call.stream, call.caller_headers, call.settings, key)
 
 
 def _mapped_status(channel: ChannelSnapshot, status: int) -> int:

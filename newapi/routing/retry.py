@@ -26,6 +26,7 @@ class Failure:
     message: str = ""
     code: str = ""
     kind: str = ""
+    key_index: int = -1  # which line of a multi-key channel failed (-1: not known)
 
 
 def in_ranges(status: int, ranges: Iterable[tuple[int, int]]) -> bool:

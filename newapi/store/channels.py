@@ -24,7 +24,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from newapi.models import Channel
-from newapi.models.channel import CHANNEL_ENABLED
+from newapi.models.channel import CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED
 from newapi.routing.index import ChannelSnapshot, RoutingIndex, split_list
 from newapi.store import abilities
 
@@ -140,6 +140,14 @@ class ChannelCache:
         self.index = RoutingIndex.empty()
         self.refreshed_at = 0.0
         self._lock = asyncio.Lock()
+        # Attempts per polling multi-key channel: kept across refreshes (per process).
+        self._turns: dict[int, int] = {}
+
+    def next_turn(self, channel_id: int) -> int:
+        """This channel's attempt number in this process (round-robin over its keys)."""
+        turn = self._turns.get(channel_id, 0)
+        self._turns[channel_id] = turn + 1
+        return turn
 
     async def refresh(self) -> RoutingIndex:
         # Serialised, so a slow earlier load can never overwrite a newer one.
@@ -174,6 +182,39 @@ async def change_status(query: QuerySet[Channel], status: int, reason: str) -> l
             await channel.save(using_db=conn, update_fields=["status", "other_info"])
         await abilities.set_enabled(conn, [c.id for c in rows], status == CHANNEL_ENABLED)
     return [c.id for c in rows]
+
+
+async def disable_channel_key(channel_id: int, key_index: int, reason: str) -> tuple[bool, bool]:
+    """Mark key ``key_index`` of a multi-key channel auto-disabled, with reason and time.
+
+    Returns (changed, no enabled key left). Row-locked, so concurrent failures of different
+    keys are all recorded.
+    """
+    now = int(time.time())
+    async with transaction() as conn:
+        channel = await Channel.filter(id=channel_id).select_for_update().using_db(conn).first()
+        if channel is None:
+            return False, False
+        info = channel_info(channel)
+        size = len([line for line in (channel.key or "").splitlines() if line.strip()])
+        statuses = info.get("multi_key_status_list")
+        statuses = dict(statuses) if isinstance(statuses, dict) else {}
+        if not info.get("is_multi_key") or not 0 <= key_index < size:
+            return False, False
+        if statuses.get(str(key_index), CHANNEL_ENABLED) != CHANNEL_ENABLED:
+            return False, False
+        statuses[str(key_index)] = CHANNEL_AUTO_DISABLED
+        info["multi_key_status_list"] = statuses
+        for field, value in (
+            ("multi_key_disabled_reason", reason),
+            ("multi_key_disabled_time", now),
+        ):
+            notes = info.get(field)
+            info[field] = {**(notes if isinstance(notes, dict) else {}), str(key_index): value}
+        channel.channel_info = orjson.dumps(info).decode()
+        await channel.save(using_db=conn, update_fields=["channel_info"])
+    left = [i for i in range(size) if statuses.get(str(i), CHANNEL_ENABLED) == CHANNEL_ENABLED]
+    return True, not left
 
 
 # Query helpers for the admin lists.

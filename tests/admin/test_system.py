@@ -55,6 +55,7 @@ async def test_login_rate_limit(start_gateway: StartGateway) -> None:
         replies = [await anon.login("nobody", "wrong-password") for _ in range(4)]
         assert [r.status for r in replies] == [200, 200, 200, 429]
         assert replies[-1].body["success"] is False and "too many" in replies[-1].message
+        assert replies[-1].headers["Retry-After"] == "60"
     finally:
         await anon.close()
 

@@ -33,6 +33,36 @@ def test_gpt_4o_from_the_default_options() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("model", "ratio", "completion", "audio", "audio_completion"),
+    [
+        ("tts-1", 7.5, 1, None, 1),  # $15 per 1M characters
+        ("tts-1-hd", 15.0, 1, None, 1),
+        ("whisper-1", 3.0, 1, None, 1),  # $0.006 a minute at 1000 tokens a minute
+        ("gpt-4o-transcribe", 1.25, 4, 2.4, 1),  # text $2.50, audio $6, output $10 per 1M
+        ("gpt-4o-mini-transcribe", 0.625, 4, 2.4, 1),
+        ("gpt-realtime", 2.0, 4, 8, 2),  # audio in $32, audio out $64 per 1M
+        ("gpt-4o-realtime-preview", 2.5, 4, 8, 2),  # new-api: audio completion 1 here
+        ("gpt-4o-mini-realtime-preview", 0.3, 4, 16.667, 2),
+    ],
+)
+def test_audio_models_are_priced_out_of_the_box(
+    model: str, ratio: float, completion: float, audio: float | None, audio_completion: float
+) -> None:
+    price = price_for(options(), model, "default", "default")
+    assert (price.model_ratio, price.completion_ratio, price.model_price) == (
+        ratio,
+        completion,
+        None,
+    )
+    assert (price.audio_ratio, price.audio_completion_ratio) == (audio, audio_completion)
+
+
+def test_dall_e_2_is_priced_per_call_out_of_the_box() -> None:
+    price = price_for(options(), "dall-e-2", "default", "default")
+    assert price.model_price == 0.02 and price.quota_type == 1
+
+
 def test_claude_defaults_have_cache_read_and_write_ratios() -> None:
     price = price_for(options(), "claude-sonnet-4-5-20250929", "default", "default")
     assert (price.model_ratio, price.completion_ratio) == (1.5, 5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -243,6 +244,20 @@ async def test_mid_stream_disconnect_raises(
 
     with pytest.raises(openai.APIConnectionError):
         await client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+
+async def test_stalled_stream_sends_nothing_more_until_the_client_leaves(
+    fake: FakeProviders, client: openai.AsyncOpenAI
+) -> None:
+    fake.scenario = Scenario(text="abcdefgh", chunks=4, stall_after=1)
+    stream = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+    received: list[str] = []
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):
+            async for chunk in stream:
+                received.extend(c.delta.content or "" for c in chunk.choices)
+    await stream.close()
+    assert "".join(received) == "ab"
 
 
 async def test_mid_stream_error_event(fake: FakeProviders, client: openai.AsyncOpenAI) -> None:

@@ -258,3 +258,34 @@ async def test_key_logs_newest_first_in_the_users_view(relay: Relay) -> None:
     assert [row["completion_tokens"] for row in by_header["data"]] == [300, 200]
     _, fresh, _ = await call(relay, "/api/log/token", await relay.key())
     assert fresh == {"success": True, "message": "", "data": []}
+
+
+async def test_every_relay_route_allows_any_origin(relay: Relay) -> None:
+    """Browser apps call the relay directly with a key: preflights and answers carry CORS."""
+    await relay.channel()
+    key = await relay.key()
+    async with aiohttp.ClientSession() as http:
+        for path in ("/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings"):
+            async with http.options(
+                relay.gateway.url + path,
+                headers={
+                    "Origin": "https://app.example",
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "authorization,content-type",
+                },
+            ) as resp:
+                assert resp.status == 200, path
+                assert resp.headers["Access-Control-Allow-Origin"] == "*"
+                assert "POST" in resp.headers["Access-Control-Allow-Methods"]
+                assert resp.headers["Access-Control-Allow-Headers"] == "authorization,content-type"
+                assert "Access-Control-Allow-Credentials" not in resp.headers
+        chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+        for auth, status in ((f"Bearer {key}", 200), ("Bearer sk-wrong", 401)):
+            async with http.post(
+                relay.gateway.url + "/v1/chat/completions",
+                json=chat,
+                headers={"Authorization": auth, "Origin": "https://app.example"},
+            ) as resp:
+                assert resp.status == status
+                assert resp.headers["Access-Control-Allow-Origin"] == "*"
+                assert "X-Oneapi-Request-Id" in resp.headers["Access-Control-Expose-Headers"]

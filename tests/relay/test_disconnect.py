@@ -6,6 +6,8 @@ import asyncio
 import time
 
 import aiohttp
+import openai
+import orjson
 import pytest
 
 from tests.relay.conftest import Relay, StartRelay, WatchedFakes, log_other, new_key
@@ -72,7 +74,9 @@ async def test_caller_leaving_stops_upstream_and_bills_what_was_sent(
     assert "Traceback" not in relay.gateway.log_text()
 
 
-async def test_upstream_dropping_mid_stream_ends_the_callers_stream_cleanly(relay: Relay) -> None:
+async def test_upstream_dropping_mid_stream_is_an_error_for_the_caller(relay: Relay) -> None:
+    """new-api ends a truncated stream with a clean [DONE]: the caller cannot tell the answer
+    is incomplete. newapi sends OpenAI's in-stream error instead, which the SDK raises."""
     await relay.option("RetryTimes", 2)
     first = await relay.channel(name="first", key="sk-first-0001", priority=10)
     await relay.channel(name="spare", key="sk-spare-0001", priority=0)
@@ -84,14 +88,13 @@ async def test_upstream_dropping_mid_stream_ends_the_callers_stream_cleanly(rela
         stream = await client.chat.completions.create(
             **CHAT, stream=True, stream_options={"include_usage": include_usage}
         )
-        chunks = [chunk async for chunk in stream]
-        texts = [c.choices[0].delta.content for c in chunks if c.choices]
-        assert "".join(t or "" for t in texts) == "".join(PIECES[:3])
-        usage = [c.usage for c in chunks if c.usage is not None]
-        if include_usage:
-            assert len(usage) == 1 and 0 < usage[0].completion_tokens < FULL_USAGE
-        else:
-            assert usage == []
+        texts: list[str] = []
+        with pytest.raises(openai.APIError) as raised:
+            async for chunk in stream:
+                texts.extend(c.delta.content or "" for c in chunk.choices)
+        assert "".join(texts) == "".join(PIECES[:3])
+        assert raised.value.code == "stream_interrupted"
+        assert raised.value.message == "the upstream connection broke"
     # Bytes had reached the caller: no failover to the spare channel after that.
     assert relay.fake.requests_for("sk-spare-0001") == []
     assert len(relay.fake.requests_for("sk-first-0001")) == 2
@@ -99,8 +102,64 @@ async def test_upstream_dropping_mid_stream_ends_the_callers_stream_cleanly(rela
     assert len(logs) == 2
     for log in logs:
         assert 0 < log["completion_tokens"] < FULL_USAGE and log["quota"] > 0
-        assert log_other(log)["admin_info"] == {"use_channel": [first], "local_count_tokens": True}
+        other = log_other(log)
+        assert other["admin_info"] == {"use_channel": [first], "local_count_tokens": True}
+        assert other["stream_status"]["status"] == "error"
+        assert other["stream_status"]["end_reason"] == "upstream_error"
     assert "Traceback" not in relay.gateway.log_text()
+
+
+async def test_raw_stream_ends_with_the_error_event_and_no_done(relay: Relay) -> None:
+    await relay.channel()
+    key = await relay.key()
+    twenty_pieces(relay)
+    relay.fake.scenario.disconnect_after = 2
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            relay.gateway.url + "/v1/chat/completions",
+            json={**CHAT, "stream": True},
+            headers={"Authorization": f"Bearer {key}"},
+        ) as resp,
+    ):
+        body = await resp.read()
+    events = [e for e in body.split(b"\n\n") if e]
+    assert b"[DONE]" not in body
+    error = orjson.loads(events[-1].removeprefix(b"data: "))
+    assert error["error"]["code"] == "stream_interrupted"
+    assert error["error"]["type"] == "upstream_error"
+
+
+async def test_idle_upstream_is_a_timeout_error_and_logged(start_relay: StartRelay) -> None:
+    relay = await start_relay(STREAMING_TIMEOUT="1")
+    await relay.channel()
+    key = await relay.key()
+    twenty_pieces(relay)
+    relay.fake.scenario.chunk_delay = 0.0
+    relay.fake.scenario.stall_after = 2
+    stream = await relay.openai(key).chat.completions.create(**CHAT, stream=True)
+    texts: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(openai.APIError) as raised:
+        async for chunk in stream:
+            texts.extend(c.delta.content or "" for c in chunk.choices)
+    assert 0.9 < time.monotonic() - started < 5
+    assert "".join(texts) == "".join(PIECES[:2])
+    assert (
+        raised.value.code == "stream_interrupted" and "sent nothing for 1 s" in raised.value.message
+    )
+    (log,) = await relay.logs(1)
+    status = log_other(log)["stream_status"]
+    assert status["end_reason"] == "timeout" and status["status"] == "error"
+
+
+async def test_complete_stream_logs_done(relay: Relay) -> None:
+    await relay.channel()
+    key = await relay.key()
+    stream = await relay.openai(key).chat.completions.create(**CHAT, stream=True)
+    assert [c async for c in stream]
+    (log,) = await relay.logs(1)
+    assert log_other(log)["stream_status"] == {"status": "ok", "end_reason": "done"}
 
 
 async def test_slow_first_byte_still_works(relay: Relay) -> None:

@@ -121,8 +121,10 @@ async def test_transcription_forwards_the_form_and_bills_reported_tokens(relay: 
     form = {name: value for name, value in sent.body.items() if name != "file"}
     assert form == {"model": "gpt-4o-transcribe", "prompt": "Names: Ada Lovelace", "language": "en"}
     (log,) = await relay.logs(1)
-    # gpt-4o-transcribe: ratio 1.25, completion ratio 4: (300 + 40 * 4) * 1.25 = 575
-    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (300, 40, 575)
+    # gpt-4o-transcribe: ratio 1.25, completion ratio 4, default audio ratio 2.4; the fake
+    # reports the prompt's 3 words as text tokens, the other 297 as audio:
+    # (3 + 40 * 4 + 297 * 2.4) * 1.25 = 1094.75
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (300, 40, 1095)
     assert log_other(log)["request_path"] == "/v1/audio/transcriptions"
     assert "local_count_tokens" not in log_other(log)["admin_info"]
 
@@ -223,7 +225,7 @@ async def test_streamed_transcription_passes_events_and_bills_reported_usage(
     (log,) = await relay.logs(1)
     assert log["is_stream"] is True
     assert (log["prompt_tokens"], log["completion_tokens"]) == (120, 9)
-    assert log["quota"] == round((120 + 9 * 4) * 1.25)
+    assert log["quota"] == round((9 * 4 + 120 * 2.4) * 1.25)  # all 120 input tokens are audio
 
 
 async def test_azure_transcription_keeps_the_form(relay: Relay) -> None:

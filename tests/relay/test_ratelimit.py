@@ -58,6 +58,7 @@ async def test_total_limit_counts_failures_and_refuses_in_openai_format(relay: R
         "reached request limit: at most 3 in 1 minutes (failed requests included); "
     )
     assert 1 <= seconds_to_wait(message) <= 60
+    assert error.response.headers["Retry-After"] == str(seconds_to_wait(message))
     assert len(relay.fake.requests) == 2  # the refused request never reached upstream
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import aiohttp
 import openai
+import orjson
 import pytest
 
 from bench.fakes import ToolCall, split_text
 from newapi.protocol.tokens import StreamCounter
-from tests.relay.conftest import Relay, log_other
+from tests.relay.conftest import Relay, log_other, new_key
 
 AZURE = 3
 
@@ -102,6 +103,7 @@ async def test_named_events_reach_the_caller_unchanged(relay: Relay) -> None:
     assert events[0].startswith("event: response.created\ndata: {")
     assert sum(e.startswith("event: response.output_text.delta\n") for e in events) == 3
     assert events[-1].startswith("event: response.completed\n")
+    assert "[DONE]" not in text  # Responses streams end with their terminal event
 
 
 async def test_stream_cut_short_is_billed_from_the_delivered_text(relay: Relay) -> None:
@@ -120,7 +122,12 @@ async def test_stream_cut_short_is_billed_from_the_delivered_text(relay: Relay) 
     ):
         body = (await resp.read()).decode()
     assert body.count("event: response.output_text.delta") == 3
-    assert "response.completed" not in body
+    assert "response.completed" not in body and "[DONE]" not in body
+    last = body.strip().split("\n\n")[-1]
+    assert last.startswith("event: error\ndata: ")
+    error = orjson.loads(last.split("data: ", 1)[1])
+    assert error["type"] == "error" and error["code"] == "stream_interrupted"
+    assert error["sequence_number"] > 0
     counter = StreamCounter("gpt-4o-mini")
     for piece in split_text(scenario.text, 8)[:3]:
         counter.feed_text(piece)
@@ -174,3 +181,59 @@ async def test_retrieve_model_with_a_slash_in_its_name(relay: Relay) -> None:
     key = await relay.key()
     model = await relay.openai(key).models.retrieve("deepseek-ai/DeepSeek-V3")
     assert model.id == "deepseek-ai/DeepSeek-V3"
+
+
+async def test_azure_dated_channel_uses_the_responses_path(relay: Relay) -> None:
+    await relay.channel(
+        type=AZURE, key="azure-key-0123456789", models="gpt-4o", other="2025-04-01-preview"
+    )
+    key = await relay.key()
+    reply = await relay.openai(key).responses.create(model="gpt-4o", input="hi")
+    assert reply.output_text == relay.fake.scenario.text
+    sent = relay.fake.last
+    assert sent.path == "/openai/responses" and sent.json["model"] == "gpt-4o"
+    assert sent.query["api-version"] == "2025-04-01-preview"
+
+
+async def test_azure_responses_version_setting_wins(relay: Relay) -> None:
+    await relay.channel(
+        type=AZURE,
+        key="azure-key-0123456789",
+        models="gpt-4o",
+        other="2024-10-21",
+        setting='{"azure_responses_version": "2025-03-01-preview"}',
+    )
+    key = await relay.key()
+    await relay.openai(key).responses.create(model="gpt-4o", input="hi")
+    assert relay.fake.last.query["api-version"] == "2025-03-01-preview"
+    # chat on the same channel keeps the deployment path and the channel's version
+    await relay.openai(key).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert relay.fake.last.path == "/openai/deployments/gpt-4o/chat/completions"
+    assert relay.fake.last.query["api-version"] == "2024-10-21"
+
+
+async def test_effort_suffix_becomes_reasoning_effort(relay: Relay) -> None:
+    await relay.channel(models="o3-mini-high")
+    await relay.option("ModelRatio", {"o3-mini-high": 0.55})
+    key = await relay.key()
+    await relay.openai(key).responses.create(
+        model="o3-mini-high", input="hi", reasoning={"summary": "auto"}
+    )
+    sent = relay.fake.last.json
+    assert sent["model"] == "o3-mini" and "reasoning_effort" not in sent
+    assert sent["reasoning"] == {"summary": "auto", "effort": "high"}
+
+
+async def test_reservation_counts_max_output_tokens(relay: Relay) -> None:
+    await relay.channel()
+    _, key = await new_key(relay.root, unlimited_quota=False, remain_quota=5_000)
+    client = relay.openai(key)
+    # gpt-4o-mini: ratio 0.075, completion ratio 4: 100 000 output tokens reserve 30 000 quota
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        await client.responses.create(model="gpt-4o-mini", input="hi", max_output_tokens=100_000)
+    assert refused.value.code == "pre_consume_token_quota_failed"
+    assert relay.fake.requests == []
+    reply = await client.responses.create(model="gpt-4o-mini", input="hi", max_output_tokens=500)
+    assert reply.output_text == relay.fake.scenario.text
