@@ -33,6 +33,7 @@ from newapi.errors import (
     admin_body,
 )
 from newapi.protocol import tokens
+from newapi.realtime.routes import bp as realtime_blueprint
 from newapi.relay import relay_blueprints, render_error
 from newapi.relay.monitor import TICK_SECONDS, ChannelMonitor
 from newapi.state import EXTENSION, AppState, app_state
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.extensions[EXTENSION] = _make_state(settings)
     for blueprint in blueprints() + relay_blueprints():
         app.register_blueprint(blueprint)
+    app.register_blueprint(realtime_blueprint)  # also installs its websocket seam
     _install_error_handlers(app)
     app.before_request(_global_api_rate_limit)
     app.before_serving(_startup)

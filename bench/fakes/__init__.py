@@ -7,7 +7,17 @@ async with FakeProviders.start() as fake:
     assert fake.last.headers["api-key"] == "..."
 """
 
+from bench.fakes.realtime import RealtimeScript, RecordedSession
 from bench.fakes.scenario import FakeError, Scenario, ToolCall, split_text
 from bench.fakes.server import FakeProviders, RecordedRequest
 
-__all__ = ["FakeError", "FakeProviders", "RecordedRequest", "Scenario", "ToolCall", "split_text"]
+__all__ = [
+    "FakeError",
+    "FakeProviders",
+    "RealtimeScript",
+    "RecordedRequest",
+    "RecordedSession",
+    "Scenario",
+    "ToolCall",
+    "split_text",
+]

@@ -13,6 +13,8 @@ Routes (all on one port):
   ``/v1/images/generations``, ``/v1/images/edits`` (multipart); on Azure the deployment paths
   of the audio and image routes, the v1 API's ``/openai/v1/responses`` and the preview
   ``/openai/responses?api-version=``.
+- Realtime websockets (:mod:`bench.fakes.realtime`): ``GET /v1/realtime``, Azure's
+  ``/openai/realtime`` and ``/openai/v1/realtime``; scripted with ``fake.realtime``.
 
 Each request is recorded (unless ``record=False``), then answered from the :class:`Scenario`
 chosen by its API key: ``fake.keys[key]``, else a magic ``...fail-<status>...`` key, else
@@ -34,9 +36,10 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from bench.fakes import anthropic, media, openai, openai_extras
+from bench.fakes import anthropic, media, openai, openai_extras, realtime
 from bench.fakes.call import Call, Provider, drop_connection
 from bench.fakes.errors import error_response
+from bench.fakes.realtime import RealtimeFake
 from bench.fakes.scenario import FakeError, Scenario
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
@@ -122,6 +125,9 @@ ROUTES = (
         "POST", f"{_DEPLOYMENT}/images/generations", "azure", media.image_generations, ("prompt",)
     ),
     _Route("POST", "/v1/images/edits", "openai", media.image_edits, ("prompt",), form=True),
+    _Route("POST", "/v1/realtime/sessions", "openai", realtime.sessions, ("model",)),
+    _Route("POST", "/v1/realtime/client_secrets", "openai", realtime.client_secrets),
+    _Route("POST", "/openai/v1/realtime/client_secrets", "azure", realtime.client_secrets),
     _Route(
         "POST", f"{_DEPLOYMENT}/images/edits", "azure", media.image_edits, ("prompt",), form=True
     ),
@@ -224,6 +230,7 @@ class FakeProviders:
         self.keys: dict[str, Scenario] = {}
         self.requests: list[RecordedRequest] = []
         self.record = record
+        self.realtime = RealtimeFake(self)  # websocket routes: bench/fakes/realtime.py
         self._runner: web.AppRunner | None = None
         self._host, self._port = "127.0.0.1", 0
 
@@ -289,6 +296,7 @@ class FakeProviders:
         app = web.Application(client_max_size=_MAX_BODY)
         for route in ROUTES:
             app.router.add_route(route.method, route.path, self._handler(route))
+        self.realtime.add_routes(app)
         return app
 
     async def open(self, host: str = "127.0.0.1", port: int = 0) -> None:

@@ -157,6 +157,9 @@ _SPEC: dict[str, tuple[Kind, str]] = {
     "CheckSensitiveEnabled": (Kind.BOOL, "false"),
     "DrawingEnabled": (Kind.BOOL, "true"),
     "TaskEnabled": (Kind.BOOL, "true"),
+    # realtime websockets (seconds; 0 turns the limit off)
+    "RealtimeIdleTimeoutSeconds": (Kind.FLOAT, "300"),
+    "RealtimeMaxSessionSeconds": (Kind.FLOAT, "3600"),
 }
 
 DEFAULTS: dict[str, str] = {key: default for key, (_, default) in _SPEC.items()}
