@@ -1,4 +1,12 @@
 # syntax=docker/dockerfile:1
+# Console stage: the Vue console's static build.
+FROM node:20-slim AS console
+WORKDIR /console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY console ./
+RUN npm run build
+
 # Build stage: a virtual environment with newapi and its dependencies (all wheels).
 FROM python:3.11-slim AS build
 RUN python -m venv /opt/venv
@@ -14,11 +22,13 @@ RUN useradd --create-home --uid 1000 newapi && mkdir /data && chown newapi /data
 COPY --from=build /opt/venv /opt/venv
 COPY migrations /app/migrations
 COPY hypercorn.toml /app/hypercorn.toml
+COPY --from=console /console/dist /app/console
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PORT=3000 \
     SQLITE_PATH=/data/one-api.db \
     NEWAPI_MIGRATIONS_DIR=/app/migrations \
+    NEWAPI_CONSOLE_DIR=/app/console \
     HYPERCORN_CONFIG=/app/hypercorn.toml
 WORKDIR /data
 VOLUME ["/data"]

@@ -22,8 +22,22 @@ migrate: $(STAMP)
 	mkdir -p data
 	$(PYTHON) -m newapi migrate
 
-run: migrate
+run: migrate console
 	$(PYTHON) -m newapi serve --no-migrate
+
+# The web console (console/README.md): installed and rebuilt only when the build is missing or
+# older than its sources or package-lock.json. `make test` runs its tests through pytest.
+CONSOLE_SOURCES := $(shell find console/src console/scripts -type f 2>/dev/null) \
+	console/index.html console/vite.config.ts console/package.json
+.PHONY: console
+console: console/dist/index.html
+
+console/node_modules/.package-lock.json: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+	touch $@
+
+console/dist/index.html: console/node_modules/.package-lock.json $(CONSOLE_SOURCES)
+	cd console && npm run build
 
 lint: $(STAMP)
 	$(PYTHON) -m ruff check newapi tests bench
@@ -31,6 +45,7 @@ lint: $(STAMP)
 
 test: lint
 	$(PYTHON) -m pytest -q
+
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

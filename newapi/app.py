@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 from quart import Quart, Response, request
@@ -14,6 +15,7 @@ from tortoise.exceptions import DBConnectionError, IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from newapi import console
 from newapi.admin import blueprints
 from newapi.admin.respond import json_response
 from newapi.auth.ratelimit import enforce
@@ -97,6 +99,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(realtime_blueprint)  # also installs its websocket seam
     _install_error_handlers(app)
     app.before_request(_global_api_rate_limit)
+    # last: only requests no route matched reach it
+    console.install(
+        app, Path(settings.console_dir) if settings.console_dir else console.DEFAULT_DIST
+    )
     app.before_serving(_startup)
     app.after_serving(_shutdown)
     return app

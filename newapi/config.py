@@ -87,6 +87,7 @@ class Settings:
     debug: bool = False
     hypercorn_config: str = "hypercorn.toml"
     migrations_dir: str = ""  # NEWAPI_MIGRATIONS_DIR; empty: the source tree's migrations/
+    console_dir: str = ""  # NEWAPI_CONSOLE_DIR; empty: the source tree's console/dist
     relay_timeout: int = 0  # seconds for a whole upstream request; 0 = none
     streaming_timeout: int = 300  # idle seconds between upstream stream events
     force_stream_option: bool = True
@@ -415,6 +416,7 @@ def load_settings(
         debug=_bool(env, "DEBUG", False),
         hypercorn_config=_get(env, "HYPERCORN_CONFIG", "hypercorn.toml"),
         migrations_dir=_get(env, "NEWAPI_MIGRATIONS_DIR"),
+        console_dir=_get(env, "NEWAPI_CONSOLE_DIR"),
         relay_timeout=_int(env, "RELAY_TIMEOUT", 0),
         streaming_timeout=_int(env, "STREAMING_TIMEOUT", 300, minimum=1),
         force_stream_option=_bool(env, "FORCE_STREAM_OPTION", True),

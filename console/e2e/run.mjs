@@ -1,0 +1,396 @@
+// End-to-end: a person's first session in the console, in Debian's Chromium, against a real
+// newapi (CONSOLE_URL) whose only upstream is the fake provider (FAKE_URL), which streams
+// EXPECTED_TEXT slowly enough to see it arrive. Screenshots of every page go to SCREENSHOT_DIR.
+// Run by tests/console/test_browser.py; exits non-zero with the failing step on any failure.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+
+const BASE = required('CONSOLE_URL')
+const FAKE = required('FAKE_URL')
+const TEXT = required('EXPECTED_TEXT')
+const SHOTS = process.env.SCREENSHOT_DIR ?? '../artifacts/console'
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
+const PASSWORD = 'console-root-pw-1'
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
+]
+
+function required(name) {
+  const value = process.env[name]
+  if (!value) throw new Error(`${name} is not set`)
+  return value
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message)
+}
+
+mkdirSync(SHOTS, { recursive: true })
+const started = Date.now()
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS })
+const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, locale: 'en-US' })
+// No transitions: screenshots show settled pages, and steps never wait for an animation.
+await context.addInitScript(() => {
+  document.addEventListener('DOMContentLoaded', () => {
+    const style = document.createElement('style')
+    style.textContent = '*, *::before, *::after { transition: none !important; animation: none !important }'
+    document.head.appendChild(style)
+  })
+})
+const page = await context.newPage()
+page.setDefaultTimeout(10_000)
+const consoleErrors = []
+page.on('pageerror', (error) => consoleErrors.push(String(error)))
+
+let current = 'start'
+async function step(name, body) {
+  current = name
+  const t0 = Date.now()
+  await body()
+  console.log(`ok   ${name} (${Date.now() - t0} ms)`)
+}
+const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+const byTest = (name) => page.locator(`[data-test="${name}"]`)
+/** Naive UI's message toasts: the newest one with `text`. */
+const toast = (text) => page.locator('.n-message', { hasText: text }).last()
+async function nav(name) {
+  await page.locator(`[data-nav="${name}"]`).click()
+}
+
+try {
+  await step('first visit goes to setup', async () => {
+    await page.goto(BASE + '/')
+    await page.waitForURL('**/setup')
+    await byTest('setup-username').locator('input').fill('root')
+    await byTest('setup-password').locator('input').fill(PASSWORD)
+    await byTest('setup-confirm').locator('input').fill(PASSWORD + 'x')
+    await byTest('setup-submit').click()
+    await toast('The two passwords differ').waitFor()
+    await byTest('setup-confirm').locator('input').fill(PASSWORD)
+    await shot('01-setup')
+    await byTest('setup-submit').click()
+    await page.waitForURL('**/login?username=root')
+  })
+
+  await step('login shows the server message, then logs in', async () => {
+    await byTest('login-password').locator('input').fill('wrong-password')
+    await byTest('login-submit').click()
+    await toast('wrong username or password').waitFor()
+    await byTest('login-password').locator('input').fill(PASSWORD)
+    await shot('02-login')
+    await byTest('login-submit').click()
+    await page.waitForURL(/\/console$/)
+    await byTest('current-user').filter({ hasText: 'root' }).waitFor()
+  })
+
+  await step('language switches to Chinese and is remembered', async () => {
+    await byTest('locale').click()
+    await page.locator('[data-nav="channels"]', { hasText: '渠道' }).first().waitFor()
+    await page.reload()
+    await page.locator('[data-nav="channels"]', { hasText: '渠道' }).first().waitFor()
+    await shot('03-dashboard-zh')
+    await byTest('locale').click()
+    await page.locator('[data-nav="channels"]', { hasText: 'Channels' }).first().waitFor()
+  })
+
+  await step('create a channel (the server refuses a bad URL first)', async () => {
+    await nav('channels')
+    await page.waitForURL('**/console/channel')
+    await byTest('channel-add').click()
+    const editor = byTest('channel-editor')
+    await editor.waitFor()
+    await byTest('channel-name').locator('input').fill('fake-openai')
+    await byTest('channel-base-url').locator('input').fill('ftp://not-http')
+    await byTest('channel-key').locator('textarea').fill('sk-fake-upstream-key')
+    await byTest('channel-models').click()
+    await page.keyboard.type('gpt-4o-mini')
+    await page.keyboard.press('Enter')
+    await page.keyboard.press('Escape')
+    await shot('04-channel-editor')
+    await byTest('channel-save').click()
+    await toast('base_url must be empty or an http(s) URL').waitFor()
+    await byTest('channel-base-url').locator('input').fill(FAKE)
+    await byTest('channel-save').click()
+    await toast('Channel created').waitFor()
+    await editor.waitFor({ state: 'hidden' })
+    await page.locator('[data-channel-name="fake-openai"]').waitFor()
+  })
+
+  await step('several keys make one multi-key channel; bulk delete removes it', async () => {
+    await byTest('channel-add').click()
+    await byTest('channel-name').locator('input').fill('multi')
+    await byTest('channel-base-url').locator('input').fill(FAKE)
+    await byTest('channel-key').locator('textarea').fill('sk-multi-one\nsk-multi-two')
+    await byTest('channel-key-split').waitFor()
+    await byTest('channel-models').click()
+    await page.keyboard.type('zz-multi-model')
+    await page.keyboard.press('Enter')
+    await page.keyboard.press('Escape')
+    await byTest('channel-save').click()
+    await toast('Channel created').waitFor()
+    const row = page.locator('tr', { has: page.locator('[data-channel-name="multi"]') })
+    await row.getByText('2 keys').waitFor()
+    await shot('04b-multi-key-channel')
+    await row.locator('.n-checkbox').click()
+    await page.getByRole('button', { name: 'Delete selected' }).click()
+    await page.locator('.n-popconfirm__action button').last().click()
+    await toast('1 channel(s) changed').waitFor()
+    await row.waitFor({ state: 'detached' })
+    await page.locator('[data-channel-name="fake-openai"]').waitFor()
+  })
+
+  await step('test the channel and see its latency', async () => {
+    const row = page.locator('tr', { has: page.locator('[data-channel-name="fake-openai"]') })
+    check((await row.locator('[data-test="response-time"]').innerText()).trim() === '-', 'untested channel shows a time')
+    await row.locator('[data-test="channel-test"]').click()
+    await toast('answered in').waitFor()
+    await page.waitForFunction(() => {
+      const cell = document.querySelector('[data-test="response-time"]')
+      return cell && /\d+(\.\d+)? m?s/.test(cell.textContent ?? '')
+    })
+    await shot('05-channels')
+  })
+
+  await step('disable and enable the channel', async () => {
+    const row = page.locator('tr', { has: page.locator('[data-channel-name="fake-openai"]') })
+    await row.locator('[data-test="channel-disable"]').click()
+    await row.locator('[data-state="disabled"]').waitFor()
+    await row.locator('[data-test="channel-enable"]').click()
+    await row.locator('[data-state="enabled"]').waitFor()
+  })
+
+  await step('edit form: the key stays hidden, Azure asks for its api-version', async () => {
+    const row = page.locator('tr', { has: page.locator('[data-channel-name="fake-openai"]') })
+    await row.locator('[data-test="channel-edit"]').click()
+    await byTest('channel-editor').waitFor()
+    check((await byTest('channel-key').locator('textarea').inputValue()) === '', 'the edit form shows the key')
+    check((await byTest('channel-base-url').locator('input').inputValue()) === FAKE, 'the edit form lost the base URL')
+    check((await byTest('channel-api-version').count()) === 0, 'api-version shown for OpenAI')
+    await byTest('channel-type').click()
+    await page.locator('.n-base-select-option', { hasText: 'Azure OpenAI (3)' }).click()
+    await byTest('channel-api-version').waitFor()
+    await shot('05b-channel-edit-azure')
+    await byTest('channel-editor').locator('.n-card-header__close').click()
+    await byTest('channel-editor').waitFor({ state: 'hidden' })
+    await row.locator('text=OpenAI').first().waitFor()
+  })
+
+  let fullKey = ''
+  await step('create an API key and see it once', async () => {
+    await nav('tokens')
+    await page.waitForURL('**/console/token')
+    await byTest('token-add').click()
+    await byTest('token-name').locator('input').fill('e2e-key')
+    await byTest('token-save').click()
+    await byTest('token-created').waitFor()
+    fullKey = (await byTest('token-full-key').innerText()).trim()
+    check(/^sk-[A-Za-z0-9]{48}$/.test(fullKey), `the created key looks wrong: ${fullKey.slice(0, 6)}…`)
+    await shot('06-token-created')
+    await page.keyboard.press('Escape')
+    await byTest('token-created').waitFor({ state: 'hidden' })
+    const row = page.locator('tr', { has: page.locator('[data-token-name="e2e-key"]') })
+    await row.waitFor()
+    const masked = await row.locator('code').innerText()
+    check(!masked.includes(fullKey.slice(3)), 'the list shows the whole key')
+    await shot('07-tokens')
+  })
+
+  await step('chat in the playground and watch the answer stream', async () => {
+    await nav('playground')
+    await page.waitForURL('**/console/playground')
+    await byTest('pg-token').filter({ hasText: 'e2e-key' }).waitFor()
+    await byTest('pg-model').filter({ hasText: 'gpt-4o-mini' }).waitFor()
+    await byTest('pg-input').locator('textarea').fill('Say hello')
+    await byTest('pg-send').click()
+    // Sample the partial answer while it streams: it must grow in several steps.
+    const seen = await page.evaluate(async () => {
+      const values = new Set()
+      const deadline = Date.now() + 15000
+      while (Date.now() < deadline) {
+        const partial = document.querySelector('[data-test="pg-partial"]')
+        if (partial && partial.textContent) values.add(partial.textContent)
+        if (!document.querySelector('[data-test="pg-streaming"]') && values.size) break
+        await new Promise((resolve) => setTimeout(resolve, 15))
+      }
+      return [...values]
+    })
+    check(seen.length >= 3, `the answer did not arrive in pieces: ${JSON.stringify(seen)}`)
+    check(seen.every((piece) => TEXT.startsWith(piece)), `partial answers are not prefixes: ${JSON.stringify(seen)}`)
+    const answer = page.locator('[data-role="assistant"]').last()
+    await answer.filter({ hasText: TEXT }).waitFor()
+    await byTest('pg-stats').waitFor()
+    await shot('08-playground')
+  })
+
+  await step('see the request in the logs with its detail', async () => {
+    await nav('logs')
+    await page.waitForURL('**/console/log')
+    // Usage is written in batches (BATCH_UPDATE_INTERVAL): search until the row is there.
+    const row = page.locator('tr', { has: page.locator('[data-log-model="gpt-4o-mini"]') }).first()
+    for (let attempt = 0; attempt < 20 && !(await row.isVisible()); attempt++) {
+      await page.waitForTimeout(300)
+      await byTest('log-search').click()
+    }
+    await row.waitFor()
+    check((await row.innerText()).includes('e2e-key'), 'the log row does not name the key')
+    await shot('09-logs')
+    await row.locator('[data-test="log-detail"]').click()
+    const detail = byTest('log-detail-body')
+    await detail.waitFor()
+    const text = await detail.innerText()
+    check(text.includes('model 1') || text.includes('model '), `no ratios in the detail: ${text}`)
+    check(/First byte\s+\d+ ms/.test(text), `no first-byte time in the detail: ${text}`)
+    await shot('10-log-detail')
+    await page.keyboard.press('Escape')
+  })
+
+  await step('the dashboard counts the request and draws the chart', async () => {
+    await nav('dashboard')
+    await page.waitForURL(/\/console$/)
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const requests = (await byTest('dash-requests').innerText()).replace(/\D/g, '')
+      if (Number(requests) >= 1) break
+      await page.waitForTimeout(300)
+      await page.reload()
+    }
+    check(Number((await byTest('dash-requests').innerText()).replace(/\D/g, '')) >= 1, 'the dashboard shows no request')
+    await byTest('usage-chart').locator('canvas').first().waitFor()
+    await shot('11-dashboard')
+  })
+
+  await step('pricing lists the model the channel serves', async () => {
+    await nav('pricing')
+    await page.locator('[data-price-model="gpt-4o-mini"]').waitFor()
+    await shot('12-pricing')
+  })
+
+  await step('change a ratio in settings (bad JSON is refused first)', async () => {
+    await nav('settings')
+    const editor = page.locator('[data-option="ModelRatio"] textarea')
+    await page.waitForFunction(() => (document.querySelector('[data-option="ModelRatio"] textarea')?.value ?? '').length > 2)
+    const ratios = JSON.parse(await editor.inputValue())
+    check(typeof ratios === 'object' && Object.keys(ratios).length > 0, 'ModelRatio did not load')
+    await editor.fill('{"gpt-4o-mini": ')
+    await page.getByText('not valid JSON').first().waitFor()
+    await editor.fill(JSON.stringify({ ...ratios, 'gpt-4o-mini': 10 }, null, 2))
+    await byTest('save-ratios').click()
+    await toast('Saved 1 setting').waitFor()
+    await shot('13-settings')
+  })
+
+  await step('the next request is priced by the new ratio', async () => {
+    await nav('playground')
+    await byTest('pg-model').filter({ hasText: 'gpt-4o-mini' }).waitFor()
+    await byTest('pg-input').locator('textarea').fill('Again, please')
+    await byTest('pg-send').click()
+    await page.locator('[data-role="assistant"]').nth(0).filter({ hasText: TEXT }).waitFor()
+    await byTest('pg-stats').waitFor()
+    await nav('logs')
+    const rows = page.locator('tr', { has: page.locator('[data-log-model="gpt-4o-mini"]') })
+    for (let attempt = 0; attempt < 20 && (await rows.count()) < 2; attempt++) {
+      await page.waitForTimeout(300)
+      await byTest('log-search').click()
+    }
+    check((await rows.count()) === 2, 'the second request is not in the logs')
+    await rows.first().locator('[data-test="log-detail"]').click()
+    const text = await byTest('log-detail-body').innerText()
+    const completion = Number(/completion (\d+(\.\d+)?)/.exec(text)?.[1])
+    check(/model 10\b/.test(text) && completion > 0, `the new ratio is not in the detail: ${text}`)
+    const quota = Math.round((10 + 20 * completion) * 10)
+    const usd = `$${(quota / 500000).toFixed(6).replace(/0+$/, '')}`
+    check(text.includes(usd), `the cost is not ${usd} (10 prompt + 20 completion tokens at ratio 10): ${text}`)
+    await shot('14-log-repriced')
+    await page.keyboard.press('Escape')
+  })
+
+  let code = ''
+  await step('create a user and a redemption code', async () => {
+    await nav('users')
+    await page.locator('[data-user-name="root"]').waitFor()
+    await byTest('user-add').click()
+    await byTest('user-username').locator('input').fill('alice')
+    await byTest('user-password').locator('input').fill('alice-password-1')
+    await byTest('user-save').click()
+    await toast('User created').waitFor()
+    await page.locator('[data-user-name="alice"]').waitFor()
+    await shot('15-users')
+    await nav('redemptions')
+    await byTest('red-add').click()
+    await byTest('red-name').locator('input').fill('welcome')
+    await byTest('red-quota').locator('input').fill('5')
+    await byTest('red-save').click()
+    code = (await byTest('red-codes').innerText()).trim()
+    check(/^[0-9a-f]{32}$/i.test(code), `unexpected code: ${code}`)
+    await shot('16-redemption-created')
+    await page.keyboard.press('Escape')
+  })
+
+  await step('redeem the code on the profile page', async () => {
+    await nav('profile')
+    await byTest('profile-info').filter({ hasText: '$200.00' }).waitFor()
+    await byTest('redeem-code').locator('input').fill(code)
+    await byTest('redeem-submit').click()
+    await toast('Redeemed: $5.00 added').waitFor()
+    await byTest('profile-info').filter({ hasText: '$205.00' }).waitFor()
+    await byTest('redeem-code').locator('input').fill(code)
+    await byTest('redeem-submit').click()
+    await page.locator('.n-message--error-type').last().waitFor()
+    await shot('17-profile')
+  })
+
+  await step('phone width: menu drawer and pages fit', async () => {
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.goto(BASE + '/console/channel')
+    await byTest('menu').click()
+    await page.locator('.n-drawer [data-nav="tokens"]').waitFor()
+    await shot('18-phone-menu')
+    await page.locator('.n-drawer [data-nav="channels"]').click()
+    await page.locator('.n-drawer-mask').waitFor({ state: 'detached' })
+    await page.locator('[data-channel-name="fake-openai"]').waitFor()
+    await shot('19-phone-channels')
+    await page.setViewportSize({ width: 1366, height: 860 })
+  })
+
+  await step('log out', async () => {
+    await page.goto(BASE + '/console')
+    await byTest('logout').click()
+    await page.waitForURL('**/login')
+    await page.goto(BASE + '/console/token')
+    await page.waitForURL(/\/login\?redirect=%2Fconsole%2Ftoken|\/login\?redirect=\/console\/token/)
+  })
+
+  await step('a registered user sees only their own pages', async () => {
+    await page.goto(BASE + '/login')
+    await page.getByRole('link', { name: 'Create an account' }).click()
+    await page.waitForURL('**/register')
+    await byTest('login-username').locator('input').fill('bob')
+    await byTest('login-password').locator('input').fill('bob-password-1')
+    await byTest('login-submit').click()
+    await toast('Account created').waitFor()
+    await page.waitForURL('**/login?username=bob')
+    await byTest('login-password').locator('input').fill('bob-password-1')
+    await byTest('login-submit').click()
+    await page.waitForURL(/\/console$/)
+    await page.locator('[data-nav="tokens"]').waitFor()
+    check((await page.locator('[data-nav="channels"], [data-nav="users"], [data-nav="settings"]').count()) === 0, 'a user sees admin pages')
+    await byTest('dash-requests').waitFor()
+    await nav('logs')
+    await byTest('log-stat').waitFor()
+    check((await page.locator('[data-log-model]').count()) === 0, "a user sees other users' requests")
+    await page.goto(BASE + '/console/channel')
+    await page.waitForURL(/\/console$/)
+    check((await page.locator('.n-message--error-type').count()) === 0, 'a user page showed an error')
+    await shot('20-user-dashboard')
+  })
+
+  check(consoleErrors.length === 0, `page errors: ${consoleErrors.join('\n')}`)
+  console.log(`passed: ${Date.now() - started} ms in the browser`)
+} catch (error) {
+  console.error(`FAILED at step "${current}": ${error?.stack ?? error}`)
+  await shot('failure').catch(() => undefined)
+  process.exitCode = 1
+} finally {
+  await browser.close()
+}

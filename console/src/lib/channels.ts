@@ -1,0 +1,203 @@
+/** Channel types, statuses and the editor's form <-> the admin API's channel JSON (pure). */
+import { splitList } from './format'
+
+export interface ChannelType {
+  id: number
+  name: string
+  baseUrl: string
+}
+
+/** The types the relay speaks (README: channel types); others are listed by number. */
+export const CHANNEL_TYPES: ChannelType[] = [
+  { id: 1, name: 'OpenAI', baseUrl: 'https://api.openai.com' },
+  { id: 3, name: 'Azure OpenAI', baseUrl: '' },
+  { id: 14, name: 'Anthropic Claude', baseUrl: 'https://api.anthropic.com' },
+  { id: 8, name: 'Custom (OpenAI compatible)', baseUrl: '' },
+  { id: 43, name: 'DeepSeek', baseUrl: 'https://api.deepseek.com' },
+  { id: 20, name: 'OpenRouter', baseUrl: 'https://openrouter.ai/api' },
+  { id: 25, name: 'Moonshot', baseUrl: 'https://api.moonshot.cn' },
+  { id: 42, name: 'Mistral', baseUrl: 'https://api.mistral.ai' },
+  { id: 48, name: 'xAI', baseUrl: 'https://api.x.ai' },
+  { id: 40, name: 'SiliconFlow', baseUrl: 'https://api.siliconflow.cn' },
+  { id: 4, name: 'Ollama', baseUrl: 'http://localhost:11434' },
+  { id: 27, name: 'Perplexity', baseUrl: 'https://api.perplexity.ai' },
+]
+
+export const AZURE = 3
+
+export function channelTypeName(id: number): string {
+  return CHANNEL_TYPES.find((t) => t.id === id)?.name ?? `type ${id}`
+}
+
+export const CHANNEL_STATUS = { unknown: 0, enabled: 1, manuallyDisabled: 2, autoDisabled: 3 } as const
+
+/** The channel JSON of GET /api/channel/ (keys are never listed). */
+export interface Channel {
+  id: number
+  type: number
+  name: string
+  status: number
+  weight: number | null
+  priority: number | null
+  base_url: string | null
+  other: string
+  models: string
+  group: string
+  model_mapping: string | null
+  test_model: string | null
+  tag: string | null
+  remark: string | null
+  response_time: number
+  test_time: number
+  balance: number
+  used_quota: number
+  auto_ban: number | null
+  channel_info?: { is_multi_key?: boolean; multi_key_size?: number; multi_key_mode?: string }
+}
+
+export type MultiKeyMode = 'random' | 'polling'
+
+export interface ChannelForm {
+  id: number | null
+  type: number
+  name: string
+  key: string
+  baseUrl: string
+  models: string[]
+  groups: string[]
+  modelMapping: string
+  apiVersion: string
+  priority: number
+  weight: number
+  testModel: string
+  tag: string
+  remark: string
+  autoBan: boolean
+  /** creating with several key lines: one channel per key, or one channel holding them all */
+  keySplit: 'batch' | 'multi_to_single'
+  multiKeyMode: MultiKeyMode
+  /** editing: the stored channel holds several keys (size), 0 when it holds one */
+  multiKeySize: number
+  /** editing a multi-key channel: the typed keys are added to, or replace, the stored ones */
+  keyEdit: 'append' | 'replace'
+}
+
+export function emptyChannelForm(): ChannelForm {
+  return {
+    id: null,
+    type: 1,
+    name: '',
+    key: '',
+    baseUrl: '',
+    models: [],
+    groups: ['default'],
+    modelMapping: '',
+    apiVersion: '',
+    priority: 0,
+    weight: 1,
+    testModel: '',
+    tag: '',
+    remark: '',
+    autoBan: true,
+    keySplit: 'multi_to_single',
+    multiKeyMode: 'random',
+    multiKeySize: 0,
+    keyEdit: 'append',
+  }
+}
+
+/** One key per line, trimmed, without empties or repeats (as the server splits them). */
+export function splitKeys(text: string): string[] {
+  return [...new Set(text.split('\n').map((line) => line.trim()).filter(Boolean))]
+}
+
+export function channelToForm(channel: Channel): ChannelForm {
+  return {
+    id: channel.id,
+    type: channel.type,
+    name: channel.name,
+    key: '',
+    baseUrl: channel.base_url ?? '',
+    models: splitList(channel.models),
+    groups: splitList(channel.group),
+    modelMapping: channel.model_mapping ?? '',
+    apiVersion: channel.type === AZURE ? channel.other ?? '' : '',
+    priority: channel.priority ?? 0,
+    weight: channel.weight ?? 0,
+    testModel: channel.test_model ?? '',
+    tag: channel.tag ?? '',
+    remark: channel.remark ?? '',
+    autoBan: (channel.auto_ban ?? 1) !== 0,
+    keySplit: 'multi_to_single',
+    multiKeyMode: channel.channel_info?.multi_key_mode === 'polling' ? 'polling' : 'random',
+    multiKeySize: channel.channel_info?.is_multi_key ? channel.channel_info.multi_key_size ?? 0 : 0,
+    keyEdit: 'append',
+  }
+}
+
+/** Check the model mapping text: empty, or a JSON object of model name -> model name. */
+export function modelMappingError(text: string): string | null {
+  if (!text.trim()) return null
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return 'model mapping is not valid JSON'
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return 'model mapping must be a JSON object such as {"gpt-4o": "my-gpt-4o"}'
+  }
+  for (const [source, target] of Object.entries(parsed)) {
+    if (typeof target !== 'string' || !target.trim()) return `model mapping for "${source}" must be a model name`
+  }
+  return null
+}
+
+/** What the form is missing before it may be sent (the server checks again). */
+export function channelFormErrors(form: ChannelForm): string[] {
+  const errors: string[] = []
+  if (!form.name.trim()) errors.push('name')
+  if (form.id === null && !form.key.trim()) errors.push('key')
+  if (!form.models.length) errors.push('models')
+  if (!form.groups.length) errors.push('groups')
+  if (form.type === AZURE && !form.baseUrl.trim()) errors.push('baseUrl')
+  if (modelMappingError(form.modelMapping)) errors.push('modelMapping')
+  return errors
+}
+
+/** The channel object for POST (inside {mode, channel}) and PUT /api/channel/. */
+export function formToChannel(form: ChannelForm): Record<string, unknown> {
+  const channel: Record<string, unknown> = {
+    type: form.type,
+    name: form.name.trim(),
+    base_url: form.baseUrl.trim(),
+    models: form.models.join(','),
+    group: form.groups.join(','),
+    model_mapping: form.modelMapping.trim(),
+    priority: form.priority,
+    weight: form.weight,
+    test_model: form.testModel.trim(),
+    tag: form.tag.trim(),
+    remark: form.remark.trim(),
+    auto_ban: form.autoBan ? 1 : 0,
+    other: form.type === AZURE ? form.apiVersion.trim() : '',
+  }
+  if (form.id !== null) channel.id = form.id
+  // An edit without a key keeps the stored one; the server never sends it back.
+  if (form.key.trim()) channel.key = form.key.trim()
+  if (form.id !== null && form.multiKeySize > 0) {
+    channel.multi_key_mode = form.multiKeyMode
+    if (channel.key) channel.key_mode = form.keyEdit
+  }
+  return channel
+}
+
+/** The body of POST /api/channel/: several key lines make a batch or one multi-key channel. */
+export function createRequest(form: ChannelForm): Record<string, unknown> {
+  const mode = splitKeys(form.key).length > 1 ? form.keySplit : 'single'
+  return {
+    mode,
+    ...(mode === 'multi_to_single' ? { multi_key_mode: form.multiKeyMode } : {}),
+    channel: formToChannel(form),
+  }
+}
