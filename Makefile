@@ -43,8 +43,9 @@ lint: $(STAMP)
 	$(PYTHON) -m ruff check newapi tests bench
 	$(PYTHON) -m ruff format --check newapi tests bench
 
+# Two workers, one test file each at a time (module-scoped servers start once).
 test: lint
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n 2 --dist loadgroup
 
 
 clean:

@@ -28,7 +28,7 @@ class Anthropic:
         headers = {
             "x-api-key": key_of(channel, call),
             "anthropic-version": call.caller_headers.get("anthropic-version") or DEFAULT_VERSION,
-            "Content-Type": "application/json",
+            "Content-Type": call.content_type,
         }
         beta = call.caller_headers.get("anthropic-beta")
         if beta:

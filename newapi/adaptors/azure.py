@@ -39,7 +39,7 @@ class Azure:
             url = f"{base}/openai/responses?api-version={dated}"
         else:
             url = f"{base}/openai/deployments/{deployment}/{call.endpoint}?api-version={version}"
-        headers = {"api-key": key_of(channel, call), "Content-Type": "application/json"}
+        headers = {"api-key": key_of(channel, call), "Content-Type": call.content_type}
         if call.stream:
             headers["Accept"] = "text/event-stream"
         return UpstreamRequest(

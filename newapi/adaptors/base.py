@@ -21,6 +21,8 @@ class Call:
     caller_headers: Mapping[str, str] = field(default_factory=dict)  # lower-cased names
     settings: Mapping[str, Any] = field(default_factory=dict)  # e.g. azure_default_api_version
     key: str = field(default="", repr=False)  # the channel key chosen for this attempt
+    # The body's type: JSON, or a forwarded multipart form with the caller's own boundary.
+    content_type: str = "application/json"
 
 
 @dataclass(frozen=True, slots=True)

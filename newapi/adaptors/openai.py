@@ -28,7 +28,7 @@ class OpenAICompatible:
         base = channel.base_url or self.default_base_url
         headers = {
             "Authorization": f"Bearer {key_of(channel, call)}",
-            "Content-Type": "application/json",
+            "Content-Type": call.content_type,
         }
         if channel.openai_organization:
             headers["OpenAI-Organization"] = channel.openai_organization

@@ -7,6 +7,7 @@ from quart import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from newapi.admin import (
+        channel_keys,
         channels,
         data,
         logs,
@@ -24,6 +25,7 @@ def blueprints() -> list[Blueprint]:
         user_admin.bp,
         tokens.bp,
         channels.bp,
+        channel_keys.bp,
         options.bp,
         logs.bp,
         data.bp,

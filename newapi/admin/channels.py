@@ -610,6 +610,52 @@ async def disable_tag() -> Response:
     return await _tag_status(CHANNEL_MANUALLY_DISABLED)
 
 
+# The fields a tag edit may set on every channel of the tag (new-api's PUT /tag).
+_TAG_FIELDS = (
+    "priority",
+    "weight",
+    "models",
+    "group",
+    "model_mapping",
+    "param_override",
+    "header_override",
+)
+
+
+@bp.put("/channel/tag")
+@admin_required
+async def edit_tag() -> Response:
+    """Edit what the channels of ``tag`` share: only the fields present are changed."""
+    body = await read_body()
+    tag = body.str("tag").strip()
+    if not tag:
+        raise BadRequest("tag must not be empty")
+    if "groups" in body and "group" not in body:
+        body = Body({**body.data, "group": body.data["groups"]})
+    readers = dict(_READERS)
+    values = {name: readers[name](body, name) for name in _TAG_FIELDS if name in body}
+    new_tag = _tag(body, "new_tag") if "new_tag" in body else None
+    if new_tag is not None:
+        values["tag"] = new_tag
+    if not values:
+        raise BadRequest("nothing to change: give new_tag or a shared field")
+    async with store.transaction() as conn:
+        rows = await Channel.filter(tag=tag).select_for_update().using_db(conn)
+        for channel in rows:
+            _check_combined({**{f: getattr(channel, f) for f in _COMBINED}, **values})
+            for name, value in values.items():
+                setattr(channel, name, value)
+            await channel.save(using_db=conn, update_fields=list(values))
+        await abilities.rebuild(conn, rows)
+    await _refresh()
+    await audit(
+        "channel.tag",
+        f"edited tag {tag}",
+        {"tag": tag, "fields": sorted(values), "ids": [c.id for c in rows]},
+    )
+    return ok(len(rows))
+
+
 @bp.post("/channel/batch/tag")
 @admin_required
 async def set_tag_batch() -> Response:

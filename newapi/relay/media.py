@@ -19,9 +19,8 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import aiohttp
 import orjson
 from quart import Blueprint, Response, after_this_request, request
 
@@ -160,26 +159,6 @@ def read_form(content_type: str, raw: bytes) -> Form:
             parts.append(part)
         at = end + 2
     raise InvalidRelayRequest("the multipart/form-data body is malformed")
-
-
-class _PostAs:
-    """The pooled session, posting with the caller's own ``Content-Type``.
-
-    Adaptors label every body JSON; a forwarded form must keep its boundary, so this wrapper
-    puts the caller's type back on the one call the attempt loop makes (``post``).
-    """
-
-    def __init__(self, http: aiohttp.ClientSession, content_type: str) -> None:
-        self.http, self.content_type = http, content_type
-
-    def post(self, url: str, **kwargs: Any) -> Any:
-        headers = {
-            name: value
-            for name, value in (kwargs.pop("headers", None) or {}).items()
-            if name.lower() != "content-type"
-        }
-        headers["Content-Type"] = self.content_type
-        return self.http.post(url, headers=headers, **kwargs)
 
 
 # ---- usage -------------------------------------------------------------------------------------
@@ -333,10 +312,13 @@ class _MediaTranslator:
 async def _open(
     state: AppState, job: Job, forward: Forward, translator: _MediaTranslator
 ) -> Opened:
-    http = state.http
-    if forward.content_type is not None:
-        http = cast(aiohttp.ClientSession, _PostAs(http, forward.content_type))
-    return await open_for_job(state, job, forward.endpoint, translator.upstream_body, http)
+    return await open_for_job(
+        state,
+        job,
+        forward.endpoint,
+        translator.upstream_body,
+        forward.content_type or "application/json",
+    )
 
 
 async def relay_forward(read: Callable[[], Awaitable[Forward]]) -> Response:

@@ -245,7 +245,7 @@ async def open_for_job(
     job: Job,
     endpoint: str,
     build_body: BodyBuilder,
-    http: aiohttp.ClientSession | None = None,
+    content_type: str = "application/json",
 ) -> Opened:
     """Open an upstream for ``job`` with failover; its reservation is refunded if none answers."""
     options = state.options.current
@@ -255,10 +255,11 @@ async def open_for_job(
         job.stream,
         {k.lower(): v for k, v in request.headers.items()},
         {"azure_default_api_version": state.settings.azure_default_api_version},
+        content_type=content_type,
     )
     try:
         opened = await open_upstream(
-            http or state.http,
+            state.http,
             state.channels.index,
             job.caller,
             model=job.model,

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -184,37 +185,77 @@ async def change_status(query: QuerySet[Channel], status: int, reason: str) -> l
     return [c.id for c in rows]
 
 
-async def disable_channel_key(channel_id: int, key_index: int, reason: str) -> tuple[bool, bool]:
-    """Mark key ``key_index`` of a multi-key channel auto-disabled, with reason and time.
+KEY_NOTES = ("multi_key_disabled_reason", "multi_key_disabled_time")
+KEY_ON = CHANNEL_ENABLED  # a key's status uses the channel statuses
 
-    Returns (changed, no enabled key left). Row-locked, so concurrent failures of different
-    keys are all recorded.
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """What a multi-key status change did: the keys changed and how many stay enabled."""
+
+    changed: tuple[int, ...]
+    size: int
+    enabled: int
+    info: dict[str, Any]
+
+
+async def set_key_status(
+    channel_id: int, indexes: Iterable[int] | None, status: int, reason: str
+) -> KeyChange | None:
+    """Set the status of keys ``indexes`` (None: every key) of a multi-key channel.
+
+    Enabled keys lose their entry and notes; others record ``reason`` and the time. Row-locked,
+    so concurrent changes of different keys are all kept. None when the channel is missing or
+    not a multi-key channel; indexes out of range are ignored.
     """
     now = int(time.time())
     async with transaction() as conn:
         channel = await Channel.filter(id=channel_id).select_for_update().using_db(conn).first()
         if channel is None:
-            return False, False
+            return None
         info = channel_info(channel)
+        if not info.get("is_multi_key"):
+            return None
         size = len([line for line in (channel.key or "").splitlines() if line.strip()])
-        statuses = info.get("multi_key_status_list")
-        statuses = dict(statuses) if isinstance(statuses, dict) else {}
-        if not info.get("is_multi_key") or not 0 <= key_index < size:
-            return False, False
-        if statuses.get(str(key_index), CHANNEL_ENABLED) != CHANNEL_ENABLED:
-            return False, False
-        statuses[str(key_index)] = CHANNEL_AUTO_DISABLED
-        info["multi_key_status_list"] = statuses
-        for field, value in (
-            ("multi_key_disabled_reason", reason),
-            ("multi_key_disabled_time", now),
-        ):
-            notes = info.get(field)
-            info[field] = {**(notes if isinstance(notes, dict) else {}), str(key_index): value}
-        channel.channel_info = orjson.dumps(info).decode()
-        await channel.save(using_db=conn, update_fields=["channel_info"])
-    left = [i for i in range(size) if statuses.get(str(i), CHANNEL_ENABLED) == CHANNEL_ENABLED]
-    return True, not left
+        raw = info.get("multi_key_status_list")
+        statuses = {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+        notes = {field: _notes(info.get(field)) for field in KEY_NOTES}
+        wanted = range(size) if indexes is None else [i for i in indexes if 0 <= i < size]
+        changed = []
+        for index in wanted:
+            key = str(index)
+            if statuses.get(key, CHANNEL_ENABLED) == status:
+                continue
+            changed.append(index)
+            if status == CHANNEL_ENABLED:
+                statuses.pop(key, None)
+                for field in KEY_NOTES:
+                    notes[field].pop(key, None)
+            else:
+                statuses[key] = status
+                notes["multi_key_disabled_reason"][key] = reason
+                notes["multi_key_disabled_time"][key] = now
+        if changed:
+            info["multi_key_status_list"] = statuses or None
+            info.update(notes)
+            channel.channel_info = orjson.dumps(info).decode()
+            await channel.save(using_db=conn, update_fields=["channel_info"])
+    enabled = sum(
+        1 for i in range(size) if statuses.get(str(i), CHANNEL_ENABLED) == CHANNEL_ENABLED
+    )
+    return KeyChange(tuple(changed), size, enabled, info)
+
+
+def _notes(value: Any) -> dict[str, Any]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+async def disable_channel_key(channel_id: int, key_index: int, reason: str) -> tuple[bool, bool]:
+    """Mark key ``key_index`` of a multi-key channel auto-disabled: (changed, none left)."""
+    change = await set_key_status(channel_id, [key_index], CHANNEL_AUTO_DISABLED, reason)
+    if change is None or not change.changed:
+        return False, False
+    return True, change.enabled == 0
 
 
 # Query helpers for the admin lists.

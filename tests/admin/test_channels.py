@@ -376,6 +376,42 @@ async def test_batch_tag_updates_channels_and_abilities(root: ApiClient, gateway
     assert (await root.get(f"/api/channel/{ids[0]}")).data["tag"] is None
 
 
+async def test_tag_edit_changes_the_shared_fields_of_every_tagged_channel(
+    root: ApiClient, gateway: Gateway
+) -> None:
+    ids = await _create(root, "batch", name="tedit", key=f"{SECRET}e1\n{SECRET}e2", tag="team")
+    other = await _one(root, name="untagged")
+    reply = await root.put(
+        "/api/channel/tag",
+        {
+            "tag": "team",
+            "new_tag": "team-b",
+            "priority": 7,
+            "weight": 3,
+            "models": "gpt-4o,gpt-4o-mini",
+            "groups": "default,vip",
+            "model_mapping": '{"gpt-4o": "gpt-4o-2024-11-20"}',
+        },
+    )
+    assert reply.success and reply.data == 2, reply.body
+    for channel_id in ids:
+        row = (await root.get(f"/api/channel/{channel_id}")).data
+        assert (row["tag"], row["priority"], row["weight"]) == ("team-b", 7, 3)
+        assert (row["models"], row["group"]) == ("gpt-4o,gpt-4o-mini", "default,vip")
+        assert row["name"].startswith("tedit")  # untouched fields stay
+    rows = _abilities(gateway, *ids)
+    assert (
+        len(rows) == 2 * 2 * 2
+        and {r[4] for r in rows} == {7}
+        and {r[6] for r in rows} == {"team-b"}
+    )
+    assert (await root.get(f"/api/channel/{other}")).data["priority"] != 7
+    bad = await root.put("/api/channel/tag", {"tag": "team-b", "model_mapping": "[1]"})
+    assert not bad.success
+    empty = await root.put("/api/channel/tag", {"tag": "team-b"})
+    assert not empty.success and "nothing to change" in empty.message
+
+
 async def test_delete_removes_channels_and_abilities(root: ApiClient, gateway: Gateway) -> None:
     single = await _one(root, name="del-1")
     assert _abilities(gateway, single)

@@ -48,7 +48,10 @@ class Relay:
         return "sk-" + reply.data["key"]
 
     def openai(self, key: str) -> AsyncOpenAI:
-        return AsyncOpenAI(base_url=self.gateway.url + "/v1", api_key=key, max_retries=0)
+        # A hung request fails the test in a minute instead of the SDK's ten.
+        return AsyncOpenAI(
+            base_url=self.gateway.url + "/v1", api_key=key, max_retries=0, timeout=60
+        )
 
     async def option(self, key: str, value: Any) -> None:
         reply = await self.root.put("/api/option/", {"key": key, "value": value})

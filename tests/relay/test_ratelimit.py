@@ -162,7 +162,7 @@ async def test_two_nodes_sharing_redis_admit_exactly_the_limit(
     second = await start_gateway(REDIS_CONN_STRING=redis_url, BATCH_UPDATE_INTERVAL="1")
     clients = [
         first.openai(key),
-        openai.AsyncOpenAI(base_url=second.url + "/v1", api_key=key, max_retries=0),
+        openai.AsyncOpenAI(base_url=second.url + "/v1", api_key=key, max_retries=0, timeout=60),
     ]
     assert await burst(clients, 40) == (7, 33)
     assert len(first.fake.requests) == 7

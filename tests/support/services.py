@@ -91,7 +91,9 @@ async def redis_database() -> AsyncIterator[str]:
     from redis import asyncio as aioredis
 
     require("Redis", "127.0.0.1", 6379)
-    db = 9 + secrets.randbelow(6)
+    # One logical database per pytest-xdist worker (gw0, gw1, ...): a flush never hits another's.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    db = 9 + (int(worker) if worker.isdigit() else 0) % 6
     url = REDIS_URL.rsplit("/", 1)[0] + f"/{db}"
     client = aioredis.from_url(url)
     await client.flushdb()
