@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -71,14 +71,18 @@ def is_polling(channel: ChannelSnapshot) -> bool:
 
 
 def pick_key(
-    channel: ChannelSnapshot, random_below: Callable[[int], int], turn: int | None = None
+    channel: ChannelSnapshot,
+    random_below: Callable[[int], int],
+    turn: int | None = None,
+    skip: Collection[int] = (),
 ) -> tuple[int, str]:
     """The key for one attempt and its line index ((-1, "") when none is usable).
 
     ``random`` mode spreads uniformly over the enabled keys; ``polling`` mode takes them in
-    turn (``turn`` counts this channel's attempts), skipping disabled ones.
+    turn (``turn`` counts this channel's attempts), skipping disabled ones. Keys in ``skip``
+    (already failed for this request) are left out.
     """
-    choices = key_choices(channel)
+    choices = [choice for choice in key_choices(channel) if choice[0] not in skip]
     if not choices:
         return -1, ""
     if len(choices) == 1:

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from newapi.adaptors.base import Adaptor, Call, is_polling, pick_key
+from newapi.adaptors.base import Adaptor, Call, is_polling, key_choices, pick_key
 from newapi.adaptors.registry import adaptor_for
 from newapi.errors import InvalidRelayRequest, NoAvailableChannel, UpstreamFailed
 from newapi.relay.auth import Caller
@@ -36,10 +36,26 @@ Turns = Callable[[int], int]  # channel id -> its next attempt number (polling k
 
 @dataclass(slots=True)
 class Attempts:
-    """What the loop tried, for the log's ``admin_info.use_channel``."""
+    """What the loop tried: channel ids in order (the log's ``admin_info.use_channel``) and,
+    for multi-key channels, the keys used - such a channel stays a candidate until every one
+    of its enabled keys failed (a key pool's 429 moves on to the next key)."""
 
     tried: list[int] = field(default_factory=list)
     last: Failure | None = None
+    keys: dict[int, set[int]] = field(default_factory=dict)
+
+    def record(self, channel_id: int, key_index: int) -> None:
+        self.tried.append(channel_id)
+        self.keys.setdefault(channel_id, set()).add(key_index)
+
+    def exhausted(self, index: RoutingIndex) -> set[int]:
+        """Tried channels with no untried enabled key left."""
+        done = set()
+        for channel_id, used in self.keys.items():
+            channel = index.channel(channel_id)
+            if channel is None or {i for i, _ in key_choices(channel)} <= used:
+                done.add(channel_id)
+        return done | (set(self.tried) - set(self.keys))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,20 +116,22 @@ async def open_upstream(
     tiers = _candidates(index, caller, model)
     allowed = 1 if caller.forced_channel is not None else retry_times + 1
     for _ in range(allowed):
-        channel_id = pick(tiers, attempts.tried, random.randrange)
+        channel_id = pick(tiers, attempts.exhausted(index), random.randrange)
         if channel_id is None:
             break
-        attempts.tried.append(channel_id)
         channel = index.channel(channel_id)
         adaptor = adaptor_for(channel.type) if channel else None
         if channel is None or adaptor is None:
+            attempts.tried.append(channel_id)
             attempts.last = Failure(
                 0, f"channel type {channel.type if channel else '?'} unsupported"
             )
             continue
         upstream_model = map_model(channel.model_mapping, model)
         turn = turns(channel.id) if turns is not None and is_polling(channel) else None
-        key_index, key = pick_key(channel, random.randrange, turn)
+        skip = attempts.keys.get(channel.id, set())
+        key_index, key = pick_key(channel, random.randrange, turn, skip)
+        attempts.record(channel.id, key_index)
         attempt = replace(call, upstream_model=upstream_model, key=key)
         opened = await _attempt(http, channel, adaptor, attempt, key_index, build_body, attempts)
         if opened is not None:

@@ -8,6 +8,7 @@ from typing import Any
 import openai
 import pytest
 
+from bench.fakes import FakeError, Scenario
 from tests.relay.conftest import Relay, log_other, poll
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -99,3 +100,24 @@ async def test_the_channel_goes_when_its_last_key_does(relay: Relay) -> None:
     row = await channel_row(relay, channel_id)
     assert row["channel_info"]["multi_key_status_list"] == {"0": 3, "1": 3}
     assert "sk-a-fail" not in str(row) and "sk-b-fail" not in str(row)
+
+
+async def test_a_failed_key_retries_on_the_next_key_of_the_same_channel(relay: Relay) -> None:
+    """new-api excludes the whole channel after one key fails; a key pool's 429 should not."""
+    await relay.option("RetryTimes", 3)
+    pool = await multi_key_channel(relay, ["sk-pool-fail-429", "sk-pool-ok"], "polling")
+    spare = await relay.channel(name="spare", key="sk-spare-0001", priority=-1)
+    client = relay.openai(await relay.key())
+    reply = await client.chat.completions.create(**CHAT)
+    assert reply.choices[0].message.content == relay.fake.scenario.text
+    assert [r.api_key for r in relay.fake.requests] == ["sk-pool-fail-429", "sk-pool-ok"]
+    (log,) = await relay.logs(1)
+    admin = log_other(log)["admin_info"]
+    assert admin["use_channel"] == [pool, pool] and admin["multi_key_index"] == 1
+    # every key of the pool failing moves on to the next tier, each key tried once
+    relay.fake.channel("sk-pool-ok", Scenario(error=FakeError(status=429)))
+    await client.chat.completions.create(**CHAT)
+    tried = [r.api_key for r in relay.fake.requests[2:]]
+    assert sorted(tried[:2]) == ["sk-pool-fail-429", "sk-pool-ok"]
+    assert tried[2:] == ["sk-spare-0001"]
+    assert spare != pool
