@@ -19,6 +19,7 @@ from newapi import console
 from newapi.admin import blueprints
 from newapi.admin.respond import json_response
 from newapi.auth.ratelimit import enforce
+from newapi.auth.sessions import AdminSessions
 from newapi.billing.ledger import QuotaLedger
 from newapi.billing.writer import UsageWriter
 from newapi.cache import Cache, MemoryCache, RedisCache
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app = Quart("newapi")
     app.url_map.converters["int"] = BoundedIntConverter
     app.secret_key = settings.session_secret
+    app.session_interface = AdminSessions()
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_request_body_bytes,
         SESSION_COOKIE_NAME="session",

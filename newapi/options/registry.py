@@ -297,6 +297,7 @@ class Options:
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = {**DEFAULTS, **values}
+        self._ranges: dict[str, list[tuple[int, int]]] = {}  # parsed once per snapshot
 
     def raw(self) -> dict[str, str]:
         return dict(self._values)
@@ -327,10 +328,15 @@ class Options:
         return value if isinstance(value, dict) else {}
 
     def status_ranges(self, key: str) -> list[tuple[int, int]]:
-        try:
-            return _parse_ranges(self._values.get(key, ""))
-        except ValueError:
-            return _parse_ranges(DEFAULTS.get(key, ""))
+        """Read on every relayed request: parsed once per snapshot."""
+        ranges = self._ranges.get(key)
+        if ranges is None:
+            try:
+                ranges = _parse_ranges(self._values.get(key, ""))
+            except ValueError:
+                ranges = _parse_ranges(DEFAULTS.get(key, ""))
+            self._ranges[key] = ranges
+        return ranges
 
     @cached_property
     def _json(self) -> dict[str, Any]:

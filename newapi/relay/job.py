@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +15,8 @@ from newapi.relay.upstream import Attempts
 
 
 def new_request_id() -> str:
-    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(8)
+    """UTC time plus 64 random bits: unique, not secret (no system call for entropy)."""
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + f"{random.getrandbits(64):016x}"
 
 
 @dataclass(slots=True)
