@@ -43,10 +43,16 @@ lint: $(STAMP)
 	$(PYTHON) -m ruff check newapi tests bench
 	$(PYTHON) -m ruff format --check newapi tests bench
 
-# Two workers, one test file each at a time (module-scoped servers start once).
+# Two workers (one test file each at a time), then the short benchmark alone: its bars are
+# ratios measured against the same fake upstream, best taken on an otherwise idle machine.
 test: lint
-	$(PYTHON) -m pytest -q -n 2 --dist loadgroup
+	$(PYTHON) -m pytest -q -n 2 --dist loadgroup --ignore=tests/bench
+	$(PYTHON) -m pytest -q tests/bench
 
+# The benchmark harness (bench/README.md): `make bench`, or `make bench BENCH_ARGS=--short`.
+.PHONY: bench
+bench: $(STAMP)
+	$(PYTHON) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -130,11 +130,10 @@ async def _startup() -> None:
     if settings.is_master:
         state.every(TICK_SECONDS, ChannelMonitor(state).tick, "channel-monitor")
     state.http_session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(
-            limit=settings.relay_max_idle_conns,
-            limit_per_host=settings.relay_max_conns_per_host,
-            keepalive_timeout=60,
-        ),
+        # No cap on concurrent upstream connections, as in new-api: aiohttp's limits cap *open*
+        # connections (Go's RELAY_MAX_IDLE_CONNS caps idle ones), and a cap of 100 per provider
+        # queued the 101st concurrent stream behind the others (bench: open streams).
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60),
         timeout=aiohttp.ClientTimeout(total=settings.relay_timeout or None, sock_connect=15),
         auto_decompress=True,
     )

@@ -92,6 +92,8 @@ class Settings:
     streaming_timeout: int = 300  # idle seconds between upstream stream events
     force_stream_option: bool = True
     azure_default_api_version: str = "2025-04-01-preview"
+    # RELAY_MAX_IDLE_CONNS(_PER_HOST): validated for new-api compatibility; aiohttp has no
+    # idle-only cap and a cap on open connections queues streams, so the pool is uncapped.
     relay_max_idle_conns: int = 500
     relay_max_conns_per_host: int = 100
     batch_update_interval: float = 1.0
