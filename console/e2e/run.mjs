@@ -118,21 +118,75 @@ try {
     await page.locator('[data-channel-name="fake-openai"]').waitFor()
   })
 
-  await step('several keys make one multi-key channel; bulk delete removes it', async () => {
+  await step('several keys make one multi-key channel', async () => {
     await byTest('channel-add').click()
     await byTest('channel-name').locator('input').fill('multi')
     await byTest('channel-base-url').locator('input').fill(FAKE)
-    await byTest('channel-key').locator('textarea').fill('sk-multi-one\nsk-multi-two')
+    await byTest('channel-key').locator('textarea').fill('sk-multi-key-one-1111\nsk-multi-key-two-2222')
     await byTest('channel-key-split').waitFor()
     await byTest('channel-models').click()
     await page.keyboard.type('zz-multi-model')
     await page.keyboard.press('Enter')
     await page.keyboard.press('Escape')
+    await byTest('channel-tag').locator('input').fill('e2e-tag')
     await byTest('channel-save').click()
     await toast('Channel created').waitFor()
     const row = page.locator('tr', { has: page.locator('[data-channel-name="multi"]') })
     await row.getByText('2 keys').waitFor()
     await shot('04b-multi-key-channel')
+  })
+
+  await step("a key's status: disable one (with its reason), then enable all", async () => {
+    const row = page.locator('tr', { has: page.locator('[data-channel-name="multi"]') })
+    await row.locator('[data-test="channel-keys"]').click()
+    const dialog = byTest('key-dialog')
+    const key0 = dialog.locator('[data-key-index="0"]')
+    await key0.locator('[data-state="enabled"]').waitFor()
+    check((await dialog.innerText()).includes('sk-mu…1111'), 'the key preview is missing')
+    check(!(await dialog.innerText()).includes('sk-multi-key-one-1111'), 'the dialog shows a whole key')
+    await key0.locator('[data-test="key-disable"]').click()
+    await toast('Key #0 disabled').waitFor()
+    await key0.locator('[data-state="disabled"]').waitFor()
+    await key0.locator('[data-test="key-reason"]').filter({ hasText: 'disabled by an admin' }).waitFor()
+    await row.getByText('1/2 keys enabled').waitFor()
+    await shot('04c-key-status')
+    await dialog.locator('[data-test="key-enable-all"]').click()
+    await page.locator('.n-popconfirm__action button').last().click()
+    await toast('All keys enabled').waitFor()
+    await key0.locator('[data-state="enabled"]').waitFor()
+    await row.getByText('2 keys').waitFor()
+    await dialog.locator('.n-card-header__close').click()
+    await dialog.waitFor({ state: 'hidden' })
+  })
+
+  await step('tag mode: switch a tag off and on, edit what its channels share', async () => {
+    await byTest('tag-mode').click()
+    const tagRow = page.locator('tr', { has: page.locator('[data-tag-name="e2e-tag"]') })
+    const child = page.locator('tr', { has: page.locator('[data-channel-name="multi"]') })
+    await tagRow.waitFor()
+    await child.waitFor()
+    await tagRow.locator('[data-test="tag-disable"]').click()
+    await toast('Tag e2e-tag: 1 channel(s) disabled').waitFor()
+    await child.locator('[data-state="disabled"]').waitFor()
+    await tagRow.locator('[data-test="tag-enable"]').click()
+    await child.locator('[data-state="enabled"]').waitFor()
+    await tagRow.locator('[data-test="tag-edit"]').click()
+    await byTest('tag-priority').locator('input').waitFor()
+    await byTest('tag-priority').locator('input').fill('7')
+    await shot('04d-tag-editor')
+    await byTest('tag-save').click()
+    await toast('Tag e2e-tag saved (1 channel(s))').waitFor()
+    await byTest('tag-editor').waitFor({ state: 'hidden' })
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('tr')].find((tr) => tr.querySelector('[data-channel-name="multi"]'))?.querySelectorAll('td')
+      return cells ? [...cells].some((td) => td.textContent?.trim() === '7') : false
+    })
+    await shot('04e-tag-mode')
+  })
+
+  await step('bulk delete removes the multi-key channel', async () => {
+    await byTest('tag-mode').click()
+    const row = page.locator('tr', { has: page.locator('[data-channel-name="multi"]') })
     await row.locator('.n-checkbox').click()
     await page.getByRole('button', { name: 'Delete selected' }).click()
     await page.locator('.n-popconfirm__action button').last().click()
@@ -242,8 +296,42 @@ try {
     const text = await detail.innerText()
     check(text.includes('model 1') || text.includes('model '), `no ratios in the detail: ${text}`)
     check(/First byte\s+\d+ ms/.test(text), `no first-byte time in the detail: ${text}`)
+    check((await byTest('log-stream-status').innerText()).includes('ok · done'), `no stream status in the detail: ${text}`)
     await shot('10-log-detail')
     await page.keyboard.press('Escape')
+  })
+
+  await step('error and manage logs have their own columns', async () => {
+    // A client asks for a model nobody priced: the relay refuses it and writes an error log.
+    const status = await page.evaluate(async (key) => {
+      const response = await fetch('/v1/chat/completions', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ model: 'zz-unpriced-model', messages: [{ role: 'user', content: 'hi' }] }),
+      })
+      return response.status
+    }, fullKey)
+    check(status >= 400, `the unpriced model was served (${status})`)
+    await byTest('log-type').click()
+    await page.locator('.n-base-select-option', { hasText: 'Error' }).click()
+    const row = page.locator('tr', { has: page.locator('[data-log-model="zz-unpriced-model"]') }).first()
+    for (let attempt = 0; attempt < 20 && !(await row.isVisible()); attempt++) {
+      await page.waitForTimeout(300)
+      await byTest('log-search').click()
+    }
+    await row.waitFor()
+    check((await row.locator('[data-test="log-status-code"]').innerText()).trim() === String(status), 'the error log has no status code')
+    check((await row.innerText()).includes('model_price_error'), `no error code in the row: ${await row.innerText()}`)
+    check((await row.locator('[data-test="log-message"]').innerText()).includes('zz-unpriced-model'), 'no message in the row')
+    check((await page.locator('[data-log-model="gpt-4o-mini"]').count()) === 0, 'consume logs listed under Error')
+    await shot('10b-error-logs')
+    await byTest('log-type').click()
+    await page.locator('.n-base-select-option', { hasText: 'Manage' }).click()
+    await page.locator('[data-test="log-action"]', { hasText: 'channel.keys' }).first().waitFor()
+    await page.locator('[data-test="log-action"]', { hasText: 'channel.tag' }).first().waitFor()
+    await shot('10c-manage-logs')
+    await byTest('log-type').click()
+    await page.locator('.n-base-select-option', { hasText: 'All' }).click()
   })
 
   await step('the dashboard counts the request and draws the chart', async () => {
@@ -257,6 +345,8 @@ try {
     }
     check(Number((await byTest('dash-requests').innerText()).replace(/\D/g, '')) >= 1, 'the dashboard shows no request')
     await byTest('usage-chart').locator('canvas').first().waitFor()
+    await byTest('user-chart').locator('canvas').first().waitFor()
+    await page.locator('[data-user-rank="root"]').waitFor()
     await shot('11-dashboard')
   })
 

@@ -1,9 +1,13 @@
 """The console in a real browser: Debian's Chromium driven by playwright-core (console/e2e/run.mjs)
 against a real newapi serving the built console, with the fake provider as the only upstream.
 
-The journey: setup -> login -> language switch -> create a channel -> test it -> create a key ->
-chat in the playground and watch the answer stream -> the request in the logs -> the dashboard
-chart -> phone width -> logout. Screenshots land in ``artifacts/console/`` (gitignored).
+The journey: setup -> login -> language switch -> create a channel -> a multi-key channel: disable
+one key, see its reason, enable all -> tag mode: switch a tag off and on, edit its priority -> test
+a channel -> create a key -> chat in the playground and watch the answer stream -> the request in
+the logs (with its stream status) -> error and manage logs -> the dashboard charts (per model and
+per user) -> pricing -> change a ratio and see the next request priced by it -> users, redemption
+codes -> phone width -> logout -> a registered user's view. Screenshots land in
+``artifacts/console/`` (gitignored).
 """
 
 from __future__ import annotations
@@ -21,7 +25,16 @@ from tests.support.gateway import ROOT
 
 SCREENSHOTS = ROOT / "artifacts" / "console"
 ANSWER = "Streaming works: every piece of this answer arrives on its own."
-EXPECTED_SHOTS = ("01-setup", "05-channels", "08-playground", "09-logs", "11-dashboard")
+EXPECTED_SHOTS = (
+    "01-setup",
+    "04c-key-status",
+    "04e-tag-mode",
+    "05-channels",
+    "08-playground",
+    "09-logs",
+    "10b-error-logs",
+    "11-dashboard",
+)
 
 
 async def test_first_session_in_the_browser(
@@ -32,7 +45,7 @@ async def test_first_session_in_the_browser(
     for old in SCREENSHOTS.glob("*.png"):
         old.unlink()
     async with FakeProviders.start(scenario) as fake:
-        gateway = await start_gateway(BATCH_UPDATE_INTERVAL="1")
+        gateway = await start_gateway(BATCH_UPDATE_INTERVAL="1", ERROR_LOG_ENABLED="true")
         env = {
             **os.environ,
             "CONSOLE_URL": gateway.url,

@@ -52,7 +52,15 @@ export interface Channel {
   balance: number
   used_quota: number
   auto_ban: number | null
-  channel_info?: { is_multi_key?: boolean; multi_key_size?: number; multi_key_mode?: string }
+  channel_info?: {
+    is_multi_key?: boolean
+    multi_key_size?: number
+    multi_key_mode?: string
+    /** {index: status} of the keys that are not enabled */
+    multi_key_status_list?: Record<string, number> | null
+  }
+  param_override?: string | null
+  header_override?: string | null
 }
 
 export type MultiKeyMode = 'random' | 'polling'
