@@ -634,9 +634,8 @@ async def edit_tag() -> Response:
         body = Body({**body.data, "group": body.data["groups"]})
     readers = dict(_READERS)
     values = {name: readers[name](body, name) for name in _TAG_FIELDS if name in body}
-    new_tag = _tag(body, "new_tag") if "new_tag" in body else None
-    if new_tag is not None:
-        values["tag"] = new_tag
+    if "new_tag" in body:
+        values["tag"] = _tag(body, "new_tag")  # "" removes the tag
     if not values:
         raise BadRequest("nothing to change: give new_tag or a shared field")
     async with store.transaction() as conn:

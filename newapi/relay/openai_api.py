@@ -272,6 +272,7 @@ async def open_for_job(
                 report_failure(state, channel, failure), "channel-health"
             ),
             turns=state.channels.next_turn,
+            idle_timeout=float(state.settings.streaming_timeout) if job.stream else None,
         )
     except BaseException:
         await settle(state, job, None, None)
@@ -360,7 +361,7 @@ async def relay_stream(
     reason, problem = "client_gone", ""
     try:
         try:
-            async for event in events(opened.response, state.settings.streaming_timeout):
+            async for event in events(opened.response):
                 for out in translator.event(event):
                     job.mark_first_byte()
                     yield out

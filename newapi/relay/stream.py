@@ -7,7 +7,6 @@ identity for a synthesized usage chunk.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -134,16 +133,15 @@ class OpenAIStreamTracker:
         return sse.encode(orjson.dumps(chunk))
 
 
-async def events(response: aiohttp.ClientResponse, idle_timeout: float) -> AsyncIterator[bytes]:
-    """Whole SSE events from an upstream response, with an idle timeout between reads."""
+async def events(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """Whole SSE events from an upstream response, as their bytes arrive.
+
+    The idle timeout (``STREAMING_TIMEOUT``) is the request's ``sock_read`` timeout, kept by
+    aiohttp's protocol with one timer per connection (re-arming a timeout per chunk here cost
+    ~3% of a stream's CPU); it raises :class:`aiohttp.ServerTimeoutError`, a TimeoutError.
+    """
     splitter = sse.EventSplitter()
-    stream = response.content.iter_any().__aiter__()
-    while True:
-        try:
-            async with asyncio.timeout(idle_timeout):
-                piece = await anext(stream)
-        except StopAsyncIteration:
-            break
+    async for piece in response.content.iter_any():
         for event in splitter.feed(piece):
             yield event
     rest = splitter.rest()

@@ -112,8 +112,20 @@ async def open_upstream(
     attempts: Attempts,
     on_failure: FailureHook | None = None,
     turns: Turns | None = None,
+    idle_timeout: float | None = None,
 ) -> Opened:
+    """Attempt channels until one answers below 400; ``idle_timeout`` (streams) bounds every
+    wait for upstream bytes, the response headers included."""
     tiers = _candidates(index, caller, model)
+    limits = None
+    if idle_timeout is not None:
+        base = http.timeout
+        limits = aiohttp.ClientTimeout(
+            total=base.total,
+            connect=base.connect,
+            sock_connect=base.sock_connect,
+            sock_read=idle_timeout,
+        )
     allowed = 1 if caller.forced_channel is not None else retry_times + 1
     for _ in range(allowed):
         channel_id = pick(tiers, attempts.exhausted(index), random.randrange)
@@ -133,7 +145,9 @@ async def open_upstream(
         key_index, key = pick_key(channel, random.randrange, turn, skip)
         attempts.record(channel.id, key_index)
         attempt = replace(call, upstream_model=upstream_model, key=key)
-        opened = await _attempt(http, channel, adaptor, attempt, key_index, build_body, attempts)
+        opened = await _attempt(
+            http, channel, adaptor, attempt, key_index, build_body, attempts, limits
+        )
         if opened is not None:
             return opened
         if on_failure is not None and attempts.last is not None:
@@ -151,6 +165,7 @@ async def _attempt(
     key_index: int,
     build_body: BodyBuilder,
     attempts: Attempts,
+    limits: aiohttp.ClientTimeout | None = None,
 ) -> Opened | None:
     body = build_body(channel, adaptor, call.upstream_model)
     if body is None:
@@ -161,8 +176,10 @@ async def _attempt(
         return None
     target = adaptor.request(channel, call)
     try:
+        # timeout=None would mean "no timeout at all": leave the session's unless streaming.
+        extra = {"timeout": limits} if limits is not None else {}
         response = await http.post(
-            target.url, data=body, headers=target.headers, proxy=target.proxy
+            target.url, data=body, headers=target.headers, proxy=target.proxy, **extra
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
         attempts.last = Failure(0, f"upstream unreachable ({type(exc).__name__})")

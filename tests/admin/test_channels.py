@@ -410,6 +410,9 @@ async def test_tag_edit_changes_the_shared_fields_of_every_tagged_channel(
     assert not bad.success
     empty = await root.put("/api/channel/tag", {"tag": "team-b"})
     assert not empty.success and "nothing to change" in empty.message
+    removed = await root.put("/api/channel/tag", {"tag": "team-b", "new_tag": ""})
+    assert removed.success and removed.data == 2
+    assert (await root.get(f"/api/channel/{ids[0]}")).data["tag"] is None
 
 
 async def test_delete_removes_channels_and_abilities(root: ApiClient, gateway: Gateway) -> None:
