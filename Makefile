@@ -43,10 +43,10 @@ lint: $(STAMP)
 	$(PYTHON) -m ruff check newapi tests bench
 	$(PYTHON) -m ruff format --check newapi tests bench
 
-# Two workers (one test file each at a time), then the short benchmark alone: its bars are
+# Two workers (a test file runs whole on one: module-scoped servers start once), then the short benchmark alone: its bars are
 # ratios measured against the same fake upstream, best taken on an otherwise idle machine.
 test: lint
-	$(PYTHON) -m pytest -q -n 2 --dist loadgroup --ignore=tests/bench
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile --ignore=tests/bench
 	$(PYTHON) -m pytest -q tests/bench
 
 # The benchmark harness (bench/README.md): `make bench`, or `make bench BENCH_ARGS=--short`.

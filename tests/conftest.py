@@ -11,15 +11,6 @@ from tests.support.services import redis_database
 StartGateway = Callable[..., Awaitable[Gateway]]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``--dist loadgroup``) a test file runs whole on one worker, so its
-    module-scoped servers start once; the console's files share one worker (one npm build)."""
-    for item in items:
-        path = Path(str(item.path))
-        group = "console" if "console" in path.parts else str(path)
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture
 async def start_gateway(tmp_path: Path) -> AsyncIterator[StartGateway]:
     """Start newapi servers with extra env; all are stopped after the test."""

@@ -6,9 +6,12 @@ only when missing or older than its sources (the same rule as ``make console``).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,7 +44,23 @@ def _run(command: list[str], cwd: Path, what: str) -> None:
         pytest.fail(f"{what} failed ({' '.join(command)}):\n{result.stdout}\n{result.stderr}")
 
 
+@contextmanager
+def _console_lock() -> Iterator[None]:
+    """One npm at a time in console/ (pytest-xdist runs the console's files on any worker)."""
+    with open(CONSOLE / ".tests.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_node_modules() -> None:
+    with _console_lock():
+        _ensure_node_modules()
+
+
+def _ensure_node_modules() -> None:
     if shutil.which("npm") is None:
         pytest.fail("the console tests need Node 20 and npm (see README: Set up)")
     installed = CONSOLE / "node_modules" / ".package-lock.json"
@@ -52,7 +71,12 @@ def ensure_node_modules() -> None:
 
 
 def ensure_build() -> Path:
-    ensure_node_modules()
+    with _console_lock():
+        _ensure_node_modules()
+        return _ensure_build()
+
+
+def _ensure_build() -> Path:
     index = CONSOLE / "dist" / "index.html"
     sources = _newest([CONSOLE / name for name in BUILD_INPUTS])
     if not index.exists() or index.stat().st_mtime < sources:
