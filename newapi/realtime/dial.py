@@ -12,13 +12,11 @@ answers pings itself.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
@@ -30,7 +28,7 @@ from newapi.adaptors.registry import adaptor_for
 from newapi.errors import NoAvailableChannel, UpstreamFailed
 from newapi.realtime.upstream import Target, azure_target, openai_target
 from newapi.relay.auth import Caller
-from newapi.relay.upstream import Attempts, map_model
+from newapi.relay.upstream import Attempts, failure_from, map_model, mapped_status
 from newapi.routing.index import ChannelSnapshot, RoutingIndex, Tier
 from newapi.routing.retry import Failure, should_retry
 from newapi.routing.select import pick
@@ -177,25 +175,6 @@ async def _attempt(
 
 
 def _refused(exc: InvalidStatus, channel: ChannelSnapshot) -> Failure:
-    status = exc.response.status_code
-    mapped = channel.status_code_mapping.get(str(status))
-    with contextlib.suppress(TypeError, ValueError):
-        status = int(mapped) if mapped else status
-    message, code, kind = f"upstream refused the realtime session (HTTP {status})", "", ""
-    try:
-        body = orjson.loads(exc.response.body or b"")
-    except orjson.JSONDecodeError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        message = str(error.get("message") or message)
-        code, kind = str(error.get("code") or ""), str(error.get("type") or "")
-    return Failure(status, _redact(message, channel), code, kind)
-
-
-def _redact(message: str, channel: ChannelSnapshot) -> str:
-    for key in channel.key.splitlines():
-        key = key.strip()
-        if len(key) >= 8:
-            message = message.replace(key, "***").replace(key[:12], "***")
-    return message[:1000]
+    status = mapped_status(channel, exc.response.status_code)
+    message = f"upstream refused the realtime session (HTTP {status})"
+    return failure_from(status, exc.response.body or b"", channel, message)

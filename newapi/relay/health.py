@@ -21,7 +21,7 @@ from newapi.models import Channel
 from newapi.models.channel import CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED
 from newapi.protocol.convert import chat_request_to_claude
 from newapi.protocol.usage import Usage, from_claude, from_openai
-from newapi.relay.upstream import map_model
+from newapi.relay.upstream import failure_from, map_model
 from newapi.routing.index import ChannelSnapshot
 from newapi.routing.retry import Failure, should_disable
 from newapi.state import AppState
@@ -129,17 +129,7 @@ def _result(
     except orjson.JSONDecodeError:
         body = None
     if status >= 400 or not isinstance(body, dict):
-        error = body.get("error") if isinstance(body, dict) else None
-        message = error.get("message") if isinstance(error, dict) else f"HTTP {status}"
-        for key in channel.key.splitlines():
-            if len(key.strip()) >= 8:
-                message = str(message).replace(key.strip(), "***")
-        failure = Failure(
-            status,
-            str(message)[:500],
-            str(error.get("code") or "") if isinstance(error, dict) else "",
-            str(error.get("type") or "") if isinstance(error, dict) else "",
-        )
+        failure = failure_from(status, raw, channel, f"HTTP {status}")
         return ProbeResult(False, seconds, failure.message, failure=failure)
     usage = from_claude(body.get("usage")) if wire == "claude" else from_openai(body.get("usage"))
     return ProbeResult(True, seconds, "", usage)

@@ -185,7 +185,7 @@ async def _attempt(
         attempts.last = Failure(0, f"upstream unreachable ({type(exc).__name__})")
         log.warning("channel %s unreachable: %s", channel.id, type(exc).__name__)
         return None
-    status = _mapped_status(channel, response.status)
+    status = mapped_status(channel, response.status)
     if status < 400:
         return Opened(channel, adaptor, call.upstream_model, response, key_index)
     try:
@@ -194,12 +194,13 @@ async def _attempt(
         raw = b""
     finally:
         response.release()
-    attempts.last = replace(_failure(status, raw, channel), key_index=key_index)
+    attempts.last = replace(failure_from(status, raw, channel), key_index=key_index)
     log.info("channel %s answered %s", channel.id, status)
     return None
 
 
-def _mapped_status(channel: ChannelSnapshot, status: int) -> int:
+def mapped_status(channel: ChannelSnapshot, status: int) -> int:
+    """The channel's ``status_code_mapping`` applied (before retry and disable decisions)."""
     mapped = channel.status_code_mapping.get(str(status))
     try:
         return int(mapped) if mapped else status
@@ -207,8 +208,10 @@ def _mapped_status(channel: ChannelSnapshot, status: int) -> int:
         return status
 
 
-def _failure(status: int, raw: bytes, channel: ChannelSnapshot) -> Failure:
-    message, code, kind = f"upstream returned HTTP {status}", "", ""
+def failure_from(status: int, raw: bytes, channel: ChannelSnapshot, message: str = "") -> Failure:
+    """An upstream error answer as a :class:`Failure`: OpenAI's error body read when there is
+    one, the channel's keys redacted from the message."""
+    message, code, kind = message or f"upstream returned HTTP {status}", "", ""
     try:
         body = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
@@ -220,10 +223,11 @@ def _failure(status: int, raw: bytes, channel: ChannelSnapshot) -> Failure:
         kind = str(error.get("type") or "")
     elif isinstance(error, str):
         message = error
-    return Failure(status, _redact(message, channel), code, kind)
+    return Failure(status, redact(message, channel), code, kind)
 
 
-def _redact(message: str, channel: ChannelSnapshot) -> str:
+def redact(message: str, channel: ChannelSnapshot) -> str:
+    """``message`` without the channel's keys (nor their first 12 characters), at most 1000."""
     for key in channel.key.splitlines():
         key = key.strip()
         if len(key) >= 8:
