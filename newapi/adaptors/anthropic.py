@@ -9,6 +9,7 @@ from newapi.adaptors.base import (
     UpstreamRequest,
     WireFormat,
     apply_header_override,
+    first_key,
     join_url,
     key_of,
     proxy_of,
@@ -39,3 +40,9 @@ class Anthropic:
         return UpstreamRequest(
             url, apply_header_override(channel, headers, key_of(channel, call)), proxy_of(channel)
         )
+
+    def models_request(self, channel: ChannelSnapshot) -> UpstreamRequest:
+        key = first_key(channel)
+        headers = {"x-api-key": key, "anthropic-version": DEFAULT_VERSION}
+        url = join_url(channel.base_url or self.default_base_url, "/v1/models")
+        return UpstreamRequest(url, apply_header_override(channel, headers, key), proxy_of(channel))

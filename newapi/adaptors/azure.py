@@ -45,3 +45,7 @@ class Azure:
         return UpstreamRequest(
             url, apply_header_override(channel, headers, key_of(channel, call)), proxy_of(channel)
         )
+
+    def models_request(self, channel: ChannelSnapshot) -> None:
+        """Azure lists deployments, not models, behind its management API."""
+        return None

@@ -41,6 +41,10 @@ class Adaptor(Protocol):
 
     def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest: ...
 
+    def models_request(self, channel: ChannelSnapshot) -> UpstreamRequest | None:
+        """``GET`` of the provider's model list (``data[].id``); None when it has none."""
+        ...
+
 
 KEY_ENABLED = 1
 
@@ -95,6 +99,10 @@ def pick_key(
 def choose_key(channel: ChannelSnapshot, random_below: Callable[[int], int]) -> str:
     """One key for an attempt (random over the enabled keys)."""
     return pick_key(channel, random_below)[1]
+
+
+def first_key(channel: ChannelSnapshot) -> str:
+    return (enabled_keys(channel) or [""])[0]
 
 
 def key_of(channel: ChannelSnapshot, call: Call) -> str:

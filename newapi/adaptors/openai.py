@@ -9,6 +9,7 @@ from newapi.adaptors.base import (
     UpstreamRequest,
     WireFormat,
     apply_header_override,
+    first_key,
     join_url,
     key_of,
     proxy_of,
@@ -39,3 +40,9 @@ class OpenAICompatible:
             headers=apply_header_override(channel, headers, key_of(channel, call)),
             proxy=proxy_of(channel),
         )
+
+    def models_request(self, channel: ChannelSnapshot) -> UpstreamRequest:
+        key = first_key(channel)
+        headers = apply_header_override(channel, {"Authorization": f"Bearer {key}"}, key)
+        base = channel.base_url or self.default_base_url
+        return UpstreamRequest(join_url(base, "/v1/models"), headers, proxy_of(channel))

@@ -8,6 +8,7 @@ from quart import Blueprint
 def blueprints() -> list[Blueprint]:
     from newapi.admin import (
         channel_keys,
+        channel_tools,
         channels,
         data,
         logs,
@@ -26,6 +27,7 @@ def blueprints() -> list[Blueprint]:
         tokens.bp,
         channels.bp,
         channel_keys.bp,
+        channel_tools.bp,
         options.bp,
         logs.bp,
         data.bp,
