@@ -127,6 +127,7 @@ async def _startup() -> None:
     await state.channels.refresh()
     state.every(settings.sync_frequency, state.channels.refresh, "channel-sync")
     state.every(settings.batch_update_interval, state.writer.flush, "usage-flush")
+    state.follow_changes()  # other workers' and nodes' admin writes, at once (Redis)
     if settings.is_master:
         state.every(TICK_SECONDS, ChannelMonitor(state).tick, "channel-monitor")
     state.http_session = aiohttp.ClientSession(

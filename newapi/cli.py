@@ -10,20 +10,9 @@ from pathlib import Path
 
 import newapi
 from newapi.config import ConfigError, Settings, settings_from_environ
+from newapi.log_config import configure_logging
 
 log = logging.getLogger("newapi")
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if settings.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Tortoise logs every SQL statement with its parameters (passwords, keys) at DEBUG.
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
-    # Hypercorn writes its own lines (errorlog = "-"); do not print them twice.
-    logging.getLogger("hypercorn.error").propagate = False
 
 
 def _hypercorn_config(settings: Settings):  # type: ignore[no-untyped-def]
@@ -119,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newapi: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings)
+    configure_logging(settings)
     if args.command == "migrate":
         return cmd_migrate(settings)
     return cmd_serve(settings, migrate_first=not args.no_migrate)

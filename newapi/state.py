@@ -16,11 +16,13 @@ from newapi.billing.writer import UsageWriter
 from newapi.cache.base import Cache
 from newapi.cache.entities import EntityCache
 from newapi.config import Settings
+from newapi.errors import ServiceUnavailable
 from newapi.store.channels import ChannelCache
 from newapi.store.options import OptionStore
 
 log = logging.getLogger(__name__)
 EXTENSION = "newapi"
+CHANNELS, OPTIONS = "channels", "options"  # the topics of AppState.changed
 
 
 @dataclass(slots=True)
@@ -69,6 +71,44 @@ class AppState:
                     log.exception("background job %s failed", name)
 
         task = asyncio.create_task(loop(), name=name)
+        self.loops.add(task)
+        task.add_done_callback(self.loops.discard)
+
+    async def changed(self, topic: str) -> None:
+        """Shared state an admin wrote: apply it here, then tell the other processes.
+
+        ``topic`` is ``channels`` or ``options``. Without this, other Hypercorn workers and
+        nodes would see the change only at their next SYNC_FREQUENCY reload. A failed announce
+        is logged: the write is committed and the periodic reload still catches up.
+        """
+        await self.apply_change(topic)
+        try:
+            await self.cache.announce(topic)
+        except ServiceUnavailable:
+            log.warning("could not announce a %s change; other nodes reload on sync", topic)
+
+    async def apply_change(self, topic: str) -> None:
+        if topic == CHANNELS:
+            await self.channels.refresh_after_write()
+        elif topic == OPTIONS:
+            await self.options.reload()
+
+    def follow_changes(self) -> None:
+        """Apply the changes other processes announce, for the app's lifetime."""
+
+        async def follow() -> None:
+            while True:
+                try:
+                    async for topic in self.cache.changes():
+                        await self.apply_change(topic)
+                    return  # nothing shared (memory cache): nothing to follow
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the cache went away: follow again once it is back
+                    log.warning("lost the change feed; following again in 1 s")
+                    await asyncio.sleep(1)
+
+        task = asyncio.create_task(follow(), name="change-feed")
         self.loops.add(task)
         task.add_done_callback(self.loops.discard)
 

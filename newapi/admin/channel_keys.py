@@ -18,7 +18,7 @@ from newapi.auth.guards import admin_required
 from newapi.errors import BadRequest, NotFound
 from newapi.models import Channel
 from newapi.models.channel import CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED, CHANNEL_MANUALLY_DISABLED
-from newapi.state import app_state
+from newapi.state import CHANNELS, app_state
 from newapi.store import channels as store
 
 bp = Blueprint("channel_keys", __name__, url_prefix="/api")
@@ -82,7 +82,7 @@ async def manage() -> Response:
     if change is None:
         raise NotFound("channel not found")
     await _follow_channel_status(channel.id, change.enabled)
-    await app_state().channels.refresh_after_write()
+    await app_state().changed(CHANNELS)
     await audit(
         "channel.keys",
         f"{action} on channel {channel.id}",

@@ -26,7 +26,7 @@ from newapi.errors import BadRequest, NotFound
 from newapi.models import Channel
 from newapi.relay.upstream import failure_from, redact
 from newapi.routing.index import ChannelSnapshot
-from newapi.state import app_state
+from newapi.state import CHANNELS, app_state
 from newapi.store import abilities
 from newapi.store import channels as store
 
@@ -56,7 +56,7 @@ async def copy_channel(channel_id: int) -> Response:
     async with store.transaction() as conn:
         copy = await Channel.create(using_db=conn, created_time=int(time.time()), **values)
         await abilities.rebuild(conn, [copy])
-    await app_state().channels.refresh_after_write()
+    await app_state().changed(CHANNELS)
     await audit("channel.copy", f"copied channel {channel_id}", {"from": channel_id, "id": copy.id})
     return ok({"id": copy.id})
 

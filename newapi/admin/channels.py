@@ -34,7 +34,7 @@ from newapi.relay.health import test_channel
 from newapi.relay.monitor import test_channels, testable
 from newapi.routing import channel_types
 from newapi.routing.index import split_list
-from newapi.state import app_state
+from newapi.state import CHANNELS, app_state
 from newapi.store import abilities
 from newapi.store import channels as store
 
@@ -346,7 +346,7 @@ def _resize_multi_key(info: dict[str, Any], size: int) -> None:
 
 
 async def _refresh() -> None:
-    await app_state().channels.refresh_after_write()
+    await app_state().changed(CHANNELS)  # this worker now, the others through the cache
 
 
 def _filtered() -> QuerySet[Channel]:

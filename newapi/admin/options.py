@@ -19,7 +19,7 @@ from newapi.errors import BadRequest, Forbidden, Unauthorized
 from newapi.models import Channel
 from newapi.models.channel import CHANNEL_ENABLED
 from newapi.options import Options, is_secret_key
-from newapi.state import app_state
+from newapi.state import OPTIONS, app_state
 
 bp = Blueprint("options", __name__, url_prefix="/api")
 
@@ -96,6 +96,7 @@ async def update_option() -> Response:
     store = app_state().options
     _check_prerequisite(key, value, store.current)
     stored = await store.update(key, value)
+    await app_state().changed(OPTIONS)
     shown = "(hidden)" if is_secret_key(key) else stored[:200]
     await audit("option.update", f"set option {key}", {"key": key, "value": shown})
     return ok()

@@ -15,7 +15,7 @@ from newapi.db.connection import MAIN_CONNECTION
 from newapi.errors import BadRequest
 from newapi.models import Setup, User
 from newapi.models.user import ROLE_ROOT, USER_ENABLED
-from newapi.state import app_state
+from newapi.state import OPTIONS, app_state
 
 bp = Blueprint("system", __name__, url_prefix="/api")
 
@@ -113,4 +113,5 @@ async def setup() -> Response:
             created_at=int(time.time()),
         )
     await state.options.update_many({"SelfUseModeEnabled": self_use, "DemoSiteEnabled": demo})
+    await state.changed(OPTIONS)
     return ok(message="setup complete")

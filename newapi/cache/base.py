@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 
@@ -53,3 +53,11 @@ class Cache(Protocol):
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    async def announce(self, topic: str) -> None:
+        """Tell every process sharing this cache that ``topic`` changed (no-op in memory)."""
+        ...
+
+    def changes(self) -> AsyncIterator[str]:
+        """Topics announced by any process, as they come; ends at once when nothing is shared."""
+        ...

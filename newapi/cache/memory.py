@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 
@@ -139,6 +139,13 @@ class MemoryCache:
 
     async def ping(self) -> None:
         return None
+
+    async def announce(self, topic: str) -> None:
+        return None  # one process: nobody else to tell
+
+    async def changes(self) -> AsyncIterator[str]:
+        return
+        yield  # an async generator that ends at once
 
     async def close(self) -> None:
         self._data.clear()

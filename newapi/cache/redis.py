@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
@@ -57,6 +57,10 @@ for i = 1, #KEYS do
 end
 return {-1, 0}
 """
+
+
+# Every process sharing the Redis hears on this channel which shared state an admin changed.
+CHANGES_CHANNEL = "newapi:changes"
 
 
 class RedisCache:
@@ -149,3 +153,23 @@ class RedisCache:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+    async def announce(self, topic: str) -> None:
+        try:
+            await self._redis.publish(CHANGES_CHANNEL, topic)
+        except RedisError as exc:
+            raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
+
+    async def changes(self) -> AsyncIterator[str]:
+        """Pub/sub on one connection of the pool, held while it is followed."""
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(CHANGES_CHANNEL)
+            async for message in pubsub.listen():
+                data = message.get("data")
+                if isinstance(data, bytes):
+                    yield data.decode(errors="replace")
+        except RedisError as exc:
+            raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
+        finally:
+            await pubsub.aclose()

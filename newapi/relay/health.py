@@ -24,7 +24,7 @@ from newapi.protocol.usage import Usage, from_claude, from_openai
 from newapi.relay.upstream import failure_from, map_model
 from newapi.routing.index import ChannelSnapshot
 from newapi.routing.retry import Failure, should_disable
-from newapi.state import AppState
+from newapi.state import CHANNELS, AppState
 from newapi.store.channels import change_status, disable_channel_key
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ async def disable_key(state: AppState, channel_id: int, key_index: int, reason: 
     if none_left:
         await disable(state, channel_id, f"every key is disabled; last: {reason}")
     elif changed:
-        await state.channels.refresh_after_write()
+        await state.changed(CHANNELS)
     return changed
 
 
@@ -72,7 +72,7 @@ async def disable(state: AppState, channel_id: int, reason: str) -> bool:
     changed = await change_status(query, CHANNEL_AUTO_DISABLED, f"auto disabled: {reason[:300]}")
     if changed:
         log.warning("channel %s auto-disabled: %s", channel_id, reason[:300])
-        await state.channels.refresh_after_write()
+        await state.changed(CHANNELS)
     return bool(changed)
 
 
@@ -81,7 +81,7 @@ async def enable(state: AppState, channel_id: int) -> bool:
     changed = await change_status(query, CHANNEL_ENABLED, "auto enabled after a passing test")
     if changed:
         log.info("channel %s re-enabled after a passing test", channel_id)
-        await state.channels.refresh_after_write()
+        await state.changed(CHANNELS)
     return bool(changed)
 
 
