@@ -23,7 +23,7 @@ from newapi.errors import InvalidRelayRequest, UpstreamFailed
 from newapi.protocol.usage import Usage
 from newapi.relay.auth import authenticate
 from newapi.relay.metering import settle
-from newapi.relay.openai_api import open_for_job, read_json, start_job
+from newapi.relay.pipeline import open_for_job, read_json, start_job
 from newapi.relay.ratelimit import admit
 from newapi.routing.index import ChannelSnapshot
 from newapi.state import app_state
@@ -55,6 +55,7 @@ def serves(channel: ChannelSnapshot, adaptor: Adaptor) -> bool:
 async def relay_ephemeral(endpoint: str) -> Response:
     state = app_state()
     options = state.options.current
+    await request.get_data()  # the whole body before any refusal (see openai_api.relay)
     caller = await authenticate(state.entities, options)
     admission = await admit(state.cache, options, caller)
     after_this_request(admission.finish)

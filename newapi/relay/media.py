@@ -31,11 +31,11 @@ from newapi.protocol.tokens import StreamCounter, count_text
 from newapi.protocol.usage import Usage, from_openai
 from newapi.relay.auth import authenticate
 from newapi.relay.job import Job
-from newapi.relay.openai_api import (
+from newapi.relay.openai_api import relay
+from newapi.relay.pipeline import (
     finish_plain,
     open_for_job,
     read_json,
-    relay,
     relay_stream,
     start_job,
 )
@@ -325,6 +325,7 @@ async def relay_forward(read: Callable[[], Awaitable[Forward]]) -> Response:
     """Authenticate, read the request with ``read``, relay it and bill the answer."""
     state = app_state()
     options = state.options.current
+    await request.get_data()  # the whole body before any refusal (see openai_api.relay)
     caller = await authenticate(state.entities, options)
     admission = await admit(state.cache, options, caller)  # 429 past the model request limit
     after_this_request(admission.finish)

@@ -1,0 +1,261 @@
+"""The relay pipeline every endpoint shares: read the body, start a job (model checks, price,
+reservation), open an upstream with failover, then finish a plain answer or relay a stream.
+
+Endpoint modules (:mod:`~newapi.relay.openai_api`, :mod:`~newapi.relay.media`, the realtime
+session routes) only say what to read and how to translate; the steps here bill and log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+import orjson
+from quart import Response, g, request
+
+from newapi.adaptors.base import Call
+from newapi.billing.prices import PriceNotSet, price_for
+from newapi.billing.quota import reserve_for
+from newapi.errors import (
+    InvalidRelayRequest,
+    NoAvailableChannel,
+    PriceNotConfigured,
+    UpstreamFailed,
+)
+from newapi.protocol.convert import StreamError
+from newapi.protocol.tokens import estimate_text
+from newapi.relay.auth import Caller, check_model_allowed
+from newapi.relay.health import report_failure
+from newapi.relay.job import Job
+from newapi.relay.metering import settle
+from newapi.relay.stream import events
+from newapi.relay.translate import StreamTranslator, Translator
+from newapi.relay.upstream import BodyBuilder, Opened, open_upstream
+from newapi.routing.groups import AUTO, group_of, serving_groups
+from newapi.state import AppState
+
+DEFAULT_COMPLETION_BUDGET = 1024  # completion tokens reserved when the caller set no limit
+
+
+async def read_json() -> dict[str, Any]:
+    raw = await request.get_data(cache=False)
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        raise InvalidRelayRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRelayRequest("the request body must be a JSON object")
+    return body
+
+
+def prompt_estimate(body: dict[str, Any]) -> int:
+    """A cheap, tokenizer-free estimate of the input, for the reservation and as a fallback."""
+    total = 0
+    system = body.get("system")  # Claude's top-level system prompt
+    if isinstance(system, str):
+        total += estimate_text(system)
+    elif isinstance(system, list):
+        total += sum(estimate_text(b.get("text", "")) for b in system if isinstance(b, dict))
+    messages = body.get("messages")
+    items = body.get("input")  # the Responses API's input: a string or a list of items
+    for message in (messages if isinstance(messages, list) else []) + (
+        [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    ):
+        total += 3
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            total += estimate_text(content)
+        elif isinstance(content, list):
+            for part in content:
+                text = part.get("text") if isinstance(part, dict) else None
+                total += estimate_text(text) if isinstance(text, str) else 85
+    for field in ("prompt", "input", "query", "instructions"):
+        value = body.get(field)
+        items = value if isinstance(value, list) else [value]
+        total += sum(estimate_text(v) for v in items if isinstance(v, str))
+    return total + 3
+
+
+def completion_budget(body: dict[str, Any]) -> int | None:
+    """The most the caller let the model write (chat, Claude, Responses field names)."""
+    for field in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
+        value = body.get(field)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+async def start_job(
+    state: AppState, caller: Caller, path: str, body: dict[str, Any], model: str, stream: bool
+) -> Job:
+    options = state.options.current
+    g.relay_model = model
+    check_model_allowed(caller, model)
+    caller = route_auto_group(state, caller, model)
+    try:
+        price = price_for(options, model, caller.group, str(caller.user.get("group") or ""))
+    except PriceNotSet:
+        raise PriceNotConfigured(
+            f"model {model} has no ratio or price configured; ask an administrator"
+        ) from None
+    estimate = prompt_estimate(body)
+    amount = reserve_for(
+        estimate,
+        completion_budget(body),
+        price,
+        options.float("QuotaPerUnit"),
+        DEFAULT_COMPLETION_BUDGET,
+    )
+    token = caller.token
+    reservation = await state.ledger.reserve(
+        user_id=caller.user_id,
+        token_id=caller.token_id,
+        token_key=caller.key,
+        limited=not token.get("unlimited_quota"),
+        amount=amount,
+    )
+    stream_options = body.get("stream_options")
+    include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
+    job = Job(
+        caller,
+        path,
+        model,
+        body,
+        stream,
+        include_usage,
+        price,
+        reservation,
+        estimate,
+        ip=request.remote_addr or "",
+    )
+    g.relay_job = job  # for the error log and the request id of an error answer
+    return job
+
+
+def route_auto_group(state: AppState, caller: Caller, model: str) -> Caller:
+    """An ``auto`` key takes the first AutoGroup serving ``model`` (billed at its ratio);
+    with ``cross_group_retry`` the later ones stay behind it for failover."""
+    if caller.group != AUTO or caller.forced_channel is not None:
+        return caller
+    groups = serving_groups(state.channels.index, caller.auto_groups, model)
+    if not groups:
+        raise NoAvailableChannel(
+            f"no available channel for model {model} in the auto groups", code="model_not_found"
+        )
+    chain = groups if caller.token.get("cross_group_retry") else groups[:1]
+    routed = replace(caller, group=groups[0], auto_groups=chain)
+    g.relay_caller = routed
+    return routed
+
+
+def _follow_group(state: AppState, job: Job, opened: Opened) -> None:
+    """A cross-group retry served from a later group: bill that group's ratio."""
+    caller = job.caller
+    if len(caller.auto_groups) < 2:
+        return
+    index = state.channels.index
+    group = group_of(index, caller.auto_groups, job.model, opened.channel.id)
+    if group and group != caller.group:
+        options = state.options.current
+        user_group = str(caller.user.get("group") or "")
+        job.price = price_for(options, job.model, group, user_group)
+        job.caller = replace(caller, group=group)
+
+
+async def open_for_job(
+    state: AppState,
+    job: Job,
+    endpoint: str,
+    build_body: BodyBuilder,
+    content_type: str = "application/json",
+) -> Opened:
+    """Open an upstream for ``job`` with failover; its reservation is refunded if none answers."""
+    options = state.options.current
+    call = Call(
+        endpoint,
+        job.model,
+        job.stream,
+        {k.lower(): v for k, v in request.headers.items()},
+        {"azure_default_api_version": state.settings.azure_default_api_version},
+        content_type=content_type,
+    )
+    try:
+        opened = await open_upstream(
+            state.http,
+            state.channels.index,
+            job.caller,
+            model=job.model,
+            call=call,
+            build_body=build_body,
+            retry_times=options.int("RetryTimes"),
+            retry_ranges=options.status_ranges("AutomaticRetryStatusCodes"),
+            attempts=job.attempts,
+            on_failure=lambda channel, failure: state.spawn(
+                report_failure(state, channel, failure), "channel-health"
+            ),
+            turns=state.channels.next_turn,
+            idle_timeout=float(state.settings.streaming_timeout) if job.stream else None,
+        )
+    except BaseException:
+        await settle(state, job, None, None)
+        raise
+    job.key_index = opened.key_index
+    _follow_group(state, job, opened)
+    return opened
+
+
+async def finish_plain(
+    state: AppState, job: Job, opened: Opened, translator: Translator
+) -> Response:
+    try:
+        raw = await opened.response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        await settle(state, job, None, None)
+        raise UpstreamFailed("the upstream connection broke while answering") from None
+    finally:
+        opened.response.release()
+    job.mark_first_byte()
+    out, usage = translator.plain(raw)
+    await settle(state, job, opened.channel, usage, upstream_model=opened.upstream_model)
+    content_type = opened.response.headers.get("Content-Type", "application/json")
+    return Response(out, status=opened.response.status, content_type=content_type)
+
+
+async def relay_stream(
+    state: AppState, job: Job, opened: Opened, translator: StreamTranslator
+) -> AsyncIterator[bytes]:
+    """Each upstream event out at once; how the stream ended goes to ``job.stream_status``.
+
+    An upstream that stops before its own end (closed, idle past ``STREAMING_TIMEOUT``, broken,
+    or an in-stream error) gets the caller an error event in its format instead of a clean end:
+    a truncated answer must not look complete. What was delivered is billed either way.
+    """
+    reason, problem = "client_gone", ""
+    try:
+        try:
+            async for event in events(opened.response):
+                for out in translator.event(event):
+                    job.mark_first_byte()
+                    yield out
+            reason = "done" if translator.finished else "eof"
+            problem = "" if translator.finished else "the upstream closed the stream early"
+        except TimeoutError:
+            reason = "timeout"
+            problem = f"the upstream sent nothing for {state.settings.streaming_timeout:g} s"
+        except StreamError as error:
+            reason, problem = "upstream_error", f"the upstream failed: {error.message}"
+        except (aiohttp.ClientError, ValueError):
+            reason, problem = "upstream_error", "the upstream connection broke"
+        tail = translator.fail(problem) if problem else translator.end()
+        for out in tail:
+            yield out
+    finally:
+        job.stream_status = {"status": "ok" if reason == "done" else "error", "end_reason": reason}
+        if problem:
+            job.stream_status["end_error"] = problem
+        opened.response.close()
+        usage = translator.usage()
+        channel = opened.channel if usage is not None else None
+        state.spawn(settle(state, job, channel, usage, upstream_model=opened.upstream_model))
