@@ -55,6 +55,24 @@ const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullP
 const byTest = (name) => page.locator(`[data-test="${name}"]`)
 /** Naive UI's message toasts: the newest one with `text`. */
 const toast = (text) => page.locator('.n-message', { hasText: text }).last()
+/**
+ * Click `target` until `done` shows (at most `tries` clicks). The channel table re-renders
+ * when its list reloads; a click that lands on a row being replaced is lost (seen about once
+ * in 20 runs), so the click is repeated, never the check: `done` must still appear.
+ */
+async function clickUntil(target, done, tries = 3) {
+  for (let attempt = 1; attempt < tries; attempt++) {
+    await target.click()
+    try {
+      await done.waitFor({ timeout: 4_000 })
+      return
+    } catch {
+      // the click was lost in a re-render: click again
+    }
+  }
+  await target.click()
+  await done.waitFor()
+}
 async function nav(name) {
   await page.locator(`[data-nav="${name}"]`).click()
 }
@@ -165,8 +183,10 @@ try {
     const child = page.locator('tr', { has: page.locator('[data-channel-name="multi"]') })
     await tagRow.waitFor()
     await child.waitFor()
-    await tagRow.locator('[data-test="tag-disable"]').click()
-    await toast('Tag e2e-tag: 1 channel(s) disabled').waitFor()
+    await clickUntil(
+      tagRow.locator('[data-test="tag-disable"]'),
+      toast('Tag e2e-tag: 1 channel(s) disabled'),
+    )
     await child.locator('[data-state="disabled"]').waitFor()
     await tagRow.locator('[data-test="tag-enable"]').click()
     await child.locator('[data-state="enabled"]').waitFor()
@@ -187,7 +207,7 @@ try {
   await step('bulk delete removes the multi-key channel', async () => {
     await byTest('tag-mode').click()
     const row = page.locator('tr', { has: page.locator('[data-channel-name="multi"]') })
-    await row.locator('.n-checkbox').click()
+    await clickUntil(row.locator('.n-checkbox'), row.locator('.n-checkbox--checked'))
     await page.getByRole('button', { name: 'Delete selected' }).click()
     await page.locator('.n-popconfirm__action button').last().click()
     await toast('1 channel(s) changed').waitFor()
@@ -198,8 +218,7 @@ try {
   await step('test the channel and see its latency', async () => {
     const row = page.locator('tr', { has: page.locator('[data-channel-name="fake-openai"]') })
     check((await row.locator('[data-test="response-time"]').innerText()).trim() === '-', 'untested channel shows a time')
-    await row.locator('[data-test="channel-test"]').click()
-    await toast('answered in').waitFor()
+    await clickUntil(row.locator('[data-test="channel-test"]'), toast('answered in'))
     await page.waitForFunction(() => {
       const cell = document.querySelector('[data-test="response-time"]')
       return cell && /\d+(\.\d+)? m?s/.test(cell.textContent ?? '')
@@ -229,6 +248,57 @@ try {
     await byTest('channel-editor').locator('.n-card-header__close').click()
     await byTest('channel-editor').waitFor({ state: 'hidden' })
     await row.locator('text=OpenAI').first().waitFor()
+  })
+
+  await step('copy a channel and see the copy', async () => {
+    const row = page.locator('tr', { has: page.locator('[data-channel-name="fake-openai"]') })
+    await row.locator('[data-test="channel-copy"]').click()
+    const dialog = byTest('copy-dialog')
+    check((await byTest('copy-suffix').locator('input').inputValue()) === '_copy', 'the suffix does not start as _copy')
+    await byTest('copy-suffix').locator('input').fill('-copy')
+    await byTest('copy-confirm').click()
+    await toast('Copied as fake-openai-copy (#').waitFor()
+    await dialog.waitFor({ state: 'hidden' })
+    const copy = page.locator('tr', { has: page.locator('[data-channel-name="fake-openai-copy"]') })
+    await copy.locator('[data-test="channel-copied"]').waitFor()
+  })
+
+  await step("fetch the provider's models into the copy's editor", async () => {
+    const copy = page.locator('tr', { has: page.locator('[data-channel-name="fake-openai-copy"]') })
+    await copy.locator('[data-test="channel-edit"]').click()
+    await byTest('channel-editor').waitFor()
+    await byTest('channel-fetch-models').click()
+    const listed = byTest('fetched-models')
+    await listed.waitFor()
+    const names = await listed.locator('[data-model]').evaluateAll((boxes) => boxes.map((b) => b.getAttribute('data-model')))
+    check(
+      JSON.stringify(names) === JSON.stringify(['claude-sonnet-4-20250514', 'gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small']),
+      `fetched models: ${names}`,
+    )
+    await listed.locator('[data-model="text-embedding-3-small"]').click()
+    await shot('05c-fetched-models')
+    await byTest('fetched-use').filter({ hasText: 'Use 3 model(s)' }).click()
+    await toast('Models set to the 3 picked').waitFor()
+    await byTest('channel-save').click()
+    await toast('Saved').waitFor()
+    await byTest('channel-editor').waitFor({ state: 'hidden' })
+    await page.waitForFunction(() => {
+      const row = [...document.querySelectorAll('tr')].find((tr) => tr.querySelector('[data-channel-name="fake-openai-copy"]'))
+      const text = row?.textContent ?? ''
+      return text.includes('claude-sonnet-4-20250514,gpt-4o,gpt-4o-mini') && !text.includes('text-embedding')
+    })
+  })
+
+  await step('test all channels in the background, then delete the copy', async () => {
+    const copy = page.locator('tr', { has: page.locator('[data-channel-name="fake-openai-copy"]') })
+    check((await copy.locator('[data-test="response-time"]').innerText()).trim() === '-', 'the copy kept a test result')
+    await byTest('channel-test-all').click()
+    await toast('Tested 2 channel(s)').waitFor({ timeout: 20_000 })
+    await copy.locator('[data-test="response-time"]').filter({ hasText: /\d+(\.\d+)? m?s/ }).waitFor()
+    await copy.getByRole('button', { name: 'Delete', exact: true }).click()
+    await page.locator('.n-popconfirm__action button').last().click()
+    await toast('Deleted').waitFor()
+    await copy.waitFor({ state: 'detached' })
   })
 
   let fullKey = ''
@@ -480,6 +550,8 @@ try {
 } catch (error) {
   console.error(`FAILED at step "${current}": ${error?.stack ?? error}`)
   await shot('failure').catch(() => undefined)
+  const toasts = await page.locator('.n-message').allInnerTexts().catch(() => [])
+  console.error(`messages on screen: ${JSON.stringify(toasts)}`)
   process.exitCode = 1
 } finally {
   await browser.close()
