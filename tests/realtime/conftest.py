@@ -33,7 +33,13 @@ class Realtime(Relay):
         await self.option("ModelRatio", orjson.dumps(self.model_ratio).decode())
 
     async def connect(
-        self, key: str, model: str, *, protocols: list[str] | None = None, **params: str
+        self,
+        key: str,
+        model: str,
+        *,
+        protocols: list[str] | None = None,
+        open_timeout: float = 10,
+        **params: str,
     ) -> ClientConnection:
         """A raw websockets caller (Bearer auth unless ``protocols`` carry the key)."""
         query = "&".join(f"{k}={v}" for k, v in {"model": model, **params}.items())
@@ -43,6 +49,7 @@ class Realtime(Relay):
             additional_headers=headers,
             subprotocols=[Subprotocol(p) for p in protocols] if protocols else None,
             max_size=None,
+            open_timeout=open_timeout,
         )
 
 
