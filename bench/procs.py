@@ -20,26 +20,15 @@ from pathlib import Path
 
 import aiohttp
 
+from newapi.config import variable_names
+
 ROOT = Path(__file__).resolve().parents[1]
 SESSION_SECRET = "bench-session-secret-0123456789"
 _PR_SET_PDEATHSIG = 1
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 # The developer's own server settings must not change what the bench measures.
-_SERVER_VARIABLES = {
-    "SQL_DSN",
-    "LOG_SQL_DSN",
-    "REDIS_CONN_STRING",
-    "NODE_TYPE",
-    "SQLITE_PATH",
-    "CRYPTO_SECRET",
-    "MEMORY_CACHE_ENABLED",
-    "SYNC_FREQUENCY",
-    "PORT",
-    "NEWAPI_MIGRATIONS_DIR",
-    "HYPERCORN_CONFIG",
-    "DEBUG",
-}
+_SERVER_VARIABLES = variable_names()
 
 
 def die_with_parent() -> None:

@@ -432,6 +432,25 @@ def load_settings(
     )
 
 
+class _Recorder(dict[str, str]):
+    """An empty environment that remembers every name asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.asked.add(key)
+        return default
+
+
+def variable_names() -> frozenset[str]:
+    """Every environment variable newapi reads (for harnesses that must not inherit them)."""
+    recorder = _Recorder()
+    load_settings(recorder)
+    return frozenset(recorder.asked)
+
+
 def settings_from_environ() -> Settings:
     """The one place that reads the process environment."""
     import os

@@ -281,3 +281,12 @@ def test_defaults_follow_new_api() -> None:
     assert moved.migrations_dir == "/app/migrations"
     slave = load_settings({"NODE_TYPE": "SLAVE"})
     assert slave.node_type == "slave" and not slave.is_master
+
+
+def test_variable_names_are_every_variable_settings_read() -> None:
+    from newapi.config import variable_names
+
+    names = variable_names()
+    assert {"SQL_DSN", "REDIS_CONN_STRING", "ERROR_LOG_ENABLED", "NEWAPI_CONSOLE_DIR"} <= names
+    assert {"REDIS_POOL_SIZE", "CHANNEL_TEST_FREQUENCY", "STREAMING_TIMEOUT"} <= names
+    assert "HOME" not in names

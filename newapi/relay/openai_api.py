@@ -108,8 +108,9 @@ async def image_generations() -> Response:
 async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Response:
     state = app_state()
     options = state.options.current
-    # The whole body first, even when the answer will be a refusal: an answer sent while the
-    # body is still arriving leaves the keep-alive connection to be drained by the server.
+    # The whole body first, even for a refusal: Hypercorn closes a keep-alive connection whose
+    # request body was left unread past its buffer (seen with a 300 KB body: the client's next
+    # request on it failed with "remote end closed connection").
     await request.get_data()
     caller = await authenticate(state.entities, options)
     admission = await admit(state.cache, options, caller)  # 429 past the model request limit

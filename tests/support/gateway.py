@@ -13,29 +13,12 @@ from typing import Any
 
 import aiohttp
 
+from newapi.config import variable_names
+
 ROOT = Path(__file__).resolve().parents[2]
 SESSION_SECRET = "test-session-secret-0123456789"
 # The developer's own settings must not leak into a test server.
-_SERVER_VARIABLES = {
-    "SQL_DSN",
-    "LOG_SQL_DSN",
-    "REDIS_CONN_STRING",
-    "NODE_TYPE",
-    "SQLITE_PATH",
-    "CRYPTO_SECRET",
-    "MEMORY_CACHE_ENABLED",
-    "SYNC_FREQUENCY",
-    "PORT",
-    "NEWAPI_MIGRATIONS_DIR",
-    "NEWAPI_CONSOLE_DIR",
-    "ERROR_LOG_ENABLED",
-    "CHANNEL_TEST_FREQUENCY",
-    "POLLING_INTERVAL",
-    "HYPERCORN_CONFIG",
-    "MAX_REQUEST_BODY_MB",
-    "GENERATE_DEFAULT_TOKEN",
-    "DEBUG",
-}
+_SERVER_VARIABLES = variable_names()
 
 
 def free_port() -> int:
