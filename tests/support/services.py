@@ -92,8 +92,10 @@ async def redis_database() -> AsyncIterator[str]:
 
     require("Redis", "127.0.0.1", 6379)
     # One logical database per pytest-xdist worker (gw0, gw1, ...): a flush never hits another's.
+    # TEST_REDIS_DB_BASE moves the range, so two checkouts can run their suites side by side.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    db = 9 + (int(worker) if worker.isdigit() else 0) % 6
+    base = int(os.environ.get("TEST_REDIS_DB_BASE", "9"))
+    db = base + (int(worker) if worker.isdigit() else 0) % 2
     url = REDIS_URL.rsplit("/", 1)[0] + f"/{db}"
     client = aioredis.from_url(url)
     await client.flushdb()
