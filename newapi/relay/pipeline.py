@@ -25,6 +25,7 @@ from newapi.errors import (
     UpstreamFailed,
 )
 from newapi.protocol.convert import StreamError
+from newapi.protocol.depth import MAX_DEPTH, too_deep
 from newapi.protocol.tokens import estimate_text
 from newapi.relay.auth import Caller, check_model_allowed
 from newapi.relay.health import report_failure
@@ -40,6 +41,7 @@ DEFAULT_COMPLETION_BUDGET = 1024  # completion tokens reserved when the caller s
 
 
 async def read_json() -> dict[str, Any]:
+    """The request body as a JSON object, refused (400) unless the relay can write it back."""
     raw = await request.get_data(cache=False)
     try:
         body = orjson.loads(raw) if raw else None
@@ -47,6 +49,10 @@ async def read_json() -> dict[str, Any]:
         raise InvalidRelayRequest("the request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise InvalidRelayRequest("the request body must be a JSON object")
+    if too_deep(body):
+        raise InvalidRelayRequest(
+            f"the request body nests more than {MAX_DEPTH} levels of arrays and objects"
+        )
     return body
 
 
