@@ -154,9 +154,12 @@ class RelayRateLimited(RelayError):
 
 
 class PriceNotConfigured(RelayError):
-    status = 500
-    kind = "new_api_error"
-    claude_kind = "api_error"
+    """A served model with no ratio or price: the administrator's to fix, so a 400 that no
+    client retries (new-api answers 500, which SDKs, Claude Code and Codex retry)."""
+
+    status = 400
+    kind = "invalid_request_error"
+    claude_kind = "invalid_request_error"
     code = "model_price_error"
 
 

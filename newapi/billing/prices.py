@@ -4,9 +4,11 @@
 options, with new-api's rules:
 
 - ``ModelPrice`` (USD per call) wins over ``ModelRatio``: a model in both is billed per call.
-- A model in neither map raises :class:`PriceNotSet` (the relay answers 500
-  ``model_price_error``), unless ``SelfUseModeEnabled`` is on or the user accepts unset models:
-  then the ratio is 37.5, as new-api.
+- A model in neither map raises :class:`PriceNotSet` (the relay answers 400
+  ``model_price_error``), unless ``SelfUseModeEnabled`` is on or the user accepts unset models
+  (:func:`accepts_unset_models`): then the ratio is 37.5 and the call is billed and logged as
+  any other, as new-api (``GetModelRatio`` answers 37.5 for an unknown name; self-use mode
+  turns that miss into a hit).
 - Completion ratio: new-api's hardcoded rules (§3 of the relay reference). A *locked* rule beats
   the ``CompletionRatio`` map; an unlocked one only fills in when the map has no entry; names
   containing "/" (provider-prefixed) read the map first. Locked: gpt-4o-2024-05-13 3, gpt-5 (no
@@ -33,14 +35,19 @@ name given is priced as it is.
 from __future__ import annotations
 
 import math
+from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from newapi.errors import PriceNotConfigured
 from newapi.options.registry import Options
 
 SELF_USE_MODEL_RATIO = 37.5
+# The key (sic) of new-api's user setting AcceptUnsetRatioModel in users.setting.
+ACCEPT_UNSET_SETTING = "accept_unset_model_ratio_model"
 DEFAULT_CACHE_RATIO = 1.0
 DEFAULT_CREATE_CACHE_RATIO = 1.25
 ONE_HOUR_CACHE_MULTIPLIER = Decimal("1.6")  # Anthropic: 1-hour writes 2x, 5-minute 1.25x
@@ -113,6 +120,17 @@ def price_for(
             raise PriceNotSet(model)
         model_ratio = SELF_USE_MODEL_RATIO
     return _token_price(options, model, model_ratio, group_ratio, user_group_ratio)
+
+
+def accepts_unset_models(setting: Any) -> bool:
+    """Whether a user's ``setting`` JSON accepts models without a ratio (new-api's
+    ``AcceptUnsetRatioModel``). Read only when a price is missing, never per request."""
+    if not isinstance(setting, str) or ACCEPT_UNSET_SETTING not in setting:
+        return False
+    with suppress(orjson.JSONDecodeError):
+        parsed = orjson.loads(setting)
+        return isinstance(parsed, dict) and parsed.get(ACCEPT_UNSET_SETTING) is True
+    return False
 
 
 def _token_price(

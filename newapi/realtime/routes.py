@@ -1,9 +1,10 @@
 """``GET /v1/realtime`` (websocket) and the realtime session endpoints.
 
-Everything that can refuse a session - the key, the user, the group, the model, the price,
-the rate limit, the quota float and the upstream handshake on every channel tried - runs
-*before* the upgrade, so a refusal is a plain HTTP error with an OpenAI error body. After the
-upgrade the gateway speaks only in realtime ``error`` events and close frames.
+Everything that can refuse a session - the key, the user, the group, the model, a model no
+channel serves (checked before its price, as the relay), the price, the rate limit, the quota
+float and the upstream handshake on every channel tried - runs *before* the upgrade, so a
+refusal is a plain HTTP error with an OpenAI error body. After the upgrade the gateway speaks
+only in realtime ``error`` events and close frames.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from quart import Blueprint, Response, current_app, websocket
 from quart.blueprints import BlueprintSetupState
 from quart.ctx import RequestContext
 
-from newapi.billing.prices import PriceNotSet, price_for
 from newapi.errors import (
     GatewayError,
     InvalidRelayRequest,
-    PriceNotConfigured,
     openai_body,
 )
 from newapi.realtime import hypercorn_seam
@@ -35,6 +34,7 @@ from newapi.relay import allow_any_origin, as_relay_error, render_error
 from newapi.relay.auth import Caller, authenticate, check_model_allowed
 from newapi.relay.health import report_failure
 from newapi.relay.job import new_request_id
+from newapi.relay.pipeline import caller_price, check_served
 from newapi.relay.ratelimit import Admission, admit
 from newapi.relay.upstream import Attempts
 from newapi.state import AppState, app_state
@@ -137,13 +137,8 @@ def _model() -> str:
 async def _open_meter(state: AppState, caller: Caller) -> SessionMeter:
     model = _model()
     check_model_allowed(caller, model)
-    options = state.options.current
-    try:
-        price = price_for(options, model, caller.group, str(caller.user.get("group") or ""))
-    except PriceNotSet:
-        raise PriceNotConfigured(
-            f"model {model} has no ratio or price configured; ask an administrator"
-        ) from None
+    check_served(state.channels.index, caller, model)  # 503 before pricing, as the relay
+    price = caller_price(state.options.current, caller, model)
     session = Session(caller, model, price, new_request_id(), ip=websocket.remote_addr or "")
     meter = SessionMeter(state.ledger, state.writer, lambda: state.options.current, session)
     await meter.open()

@@ -16,7 +16,7 @@ import orjson
 from quart import Response, g, request
 
 from newapi.adaptors.base import Call
-from newapi.billing.prices import PriceNotSet, price_for
+from newapi.billing.prices import Price, PriceNotSet, accepts_unset_models, price_for
 from newapi.billing.quota import reserve_for
 from newapi.errors import (
     InvalidRelayRequest,
@@ -24,6 +24,7 @@ from newapi.errors import (
     PriceNotConfigured,
     UpstreamFailed,
 )
+from newapi.options.registry import Options
 from newapi.protocol.convert import StreamError
 from newapi.protocol.depth import MAX_DEPTH, too_deep
 from newapi.protocol.tokens import estimate_text
@@ -35,6 +36,7 @@ from newapi.relay.stream import events
 from newapi.relay.translate import StreamTranslator, Translator
 from newapi.relay.upstream import BodyBuilder, Opened, open_upstream
 from newapi.routing.groups import AUTO, group_of, serving_groups
+from newapi.routing.index import RoutingIndex
 from newapi.state import AppState
 
 DEFAULT_COMPLETION_BUDGET = 1024  # completion tokens reserved when the caller set no limit
@@ -99,13 +101,9 @@ async def start_job(
     options = state.options.current
     g.relay_model = model
     check_model_allowed(caller, model)
+    check_served(state.channels.index, caller, model)
     caller = route_auto_group(state, caller, model)
-    try:
-        price = price_for(options, model, caller.group, str(caller.user.get("group") or ""))
-    except PriceNotSet:
-        raise PriceNotConfigured(
-            f"model {model} has no ratio or price configured; ask an administrator"
-        ) from None
+    price = caller_price(options, caller, model)
     estimate = prompt_estimate(body)
     amount = reserve_for(
         estimate,
@@ -140,16 +138,44 @@ async def start_job(
     return job
 
 
+def check_served(index: RoutingIndex, caller: Caller, model: str) -> None:
+    """Refuse a model no channel serves for ``caller`` (503 ``model_not_found``) before it is
+    priced, as new-api's distributor does: an unserved model is not a pricing problem."""
+    if caller.forced_channel is not None:
+        channel = index.channel(caller.forced_channel)
+        if channel is None or not channel.enabled:
+            raise NoAvailableChannel(f"channel {caller.forced_channel} is not available")
+        return
+    if not serving_groups(index, caller.auto_groups or (caller.group,), model):
+        group = "the auto groups" if caller.group == AUTO else f"group {caller.group}"
+        raise NoAvailableChannel(
+            f"no available channel for model {model} in {group}", code="model_not_found"
+        )
+
+
+def caller_price(options: Options, caller: Caller, model: str) -> Price:
+    """The price of ``model`` for ``caller``; a model without one is the administrator's to fix.
+
+    As new-api: ``SelfUseModeEnabled``, or the user's own setting that accepts models without
+    a ratio, serves it at ratio 37.5 (billed and logged as any other call).
+    """
+    user_group = str(caller.user.get("group") or "")
+    try:
+        return price_for(options, model, caller.group, user_group)
+    except PriceNotSet:
+        if accepts_unset_models(caller.user.get("setting")):
+            return price_for(options, model, caller.group, user_group, accept_unset=True)
+        raise PriceNotConfigured(
+            f"model {model} has no ratio or price configured; ask an administrator to set one"
+        ) from None
+
+
 def route_auto_group(state: AppState, caller: Caller, model: str) -> Caller:
     """An ``auto`` key takes the first AutoGroup serving ``model`` (billed at its ratio);
     with ``cross_group_retry`` the later ones stay behind it for failover."""
     if caller.group != AUTO or caller.forced_channel is not None:
         return caller
-    groups = serving_groups(state.channels.index, caller.auto_groups, model)
-    if not groups:
-        raise NoAvailableChannel(
-            f"no available channel for model {model} in the auto groups", code="model_not_found"
-        )
+    groups = serving_groups(state.channels.index, caller.auto_groups, model)  # checked: not ()
     chain = groups if caller.token.get("cross_group_retry") else groups[:1]
     routed = replace(caller, group=groups[0], auto_groups=chain)
     g.relay_caller = routed

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from newapi.billing.prices import Price, PriceNotSet, completion_ratio, price_for
+from newapi.billing.prices import (
+    Price,
+    PriceNotSet,
+    accepts_unset_models,
+    completion_ratio,
+    price_for,
+)
 from newapi.errors import PriceNotConfigured
 from newapi.options import Options
 
@@ -93,9 +99,9 @@ def test_unknown_model_raises_price_not_set() -> None:
         price_for(options(), "no-such-model", "default", "default")
     assert caught.value.model == "no-such-model"
     assert "no-such-model" in caught.value.message
-    # One of the relay errors: rendered as new-api's 500 model_price_error.
+    # One of the relay errors: new-api's model_price_error, as a 400 that no client retries.
     assert isinstance(caught.value, PriceNotConfigured)
-    assert (caught.value.http_status, caught.value.error_code) == (500, "model_price_error")
+    assert (caught.value.http_status, caught.value.error_code) == (400, "model_price_error")
 
 
 def test_self_use_mode_prices_unknown_models_at_37_5() -> None:
@@ -107,6 +113,24 @@ def test_self_use_mode_prices_unknown_models_at_37_5() -> None:
 def test_accept_unset_user_setting_prices_unknown_models_at_37_5() -> None:
     price = price_for(options(), "mystery", "default", "default", accept_unset=True)
     assert price.model_ratio == 37.5
+
+
+@pytest.mark.parametrize(
+    ("setting", "accepts"),
+    [
+        ('{"accept_unset_model_ratio_model": true}', True),
+        ('{"notify_type": "email", "accept_unset_model_ratio_model": true}', True),
+        ('{"accept_unset_model_ratio_model": false}', False),
+        ('{"accept_unset_model_ratio_model": "true"}', False),
+        ('{"accept_unset_model_ratio_model": 1}', False),
+        ('["accept_unset_model_ratio_model"]', False),
+        ('{"accept_unset_model_ratio_model": tru', False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_the_user_setting_that_accepts_unset_models(setting: Any, accepts: bool) -> None:
+    assert accepts_unset_models(setting) is accepts
 
 
 def test_unusable_map_values_count_as_unset() -> None:

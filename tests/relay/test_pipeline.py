@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import anthropic
 import openai
 import pytest
 
+from newapi.errors import PriceNotConfigured
+from newapi.options import Options
 from newapi.protocol.depth import MAX_DEPTH
-from tests.relay.conftest import Relay, new_key
+from newapi.relay.auth import Caller
+from newapi.relay.pipeline import caller_price
+from tests.relay.conftest import Relay, StartRelay, log_other, new_key, poll
 
 CHAT = "gpt-4o-mini"  # priced by the default ratios
 
@@ -109,3 +115,121 @@ async def test_a_body_at_the_limit_is_relayed_whole(relay: Relay) -> None:
     assert reply.choices[0].message.content
     (sent,) = relay.fake.requests
     assert sent.body["tools"][0]["function"]["parameters"]["d"] == nested(MAX_DEPTH - 5)
+
+
+# ---- routing before pricing ---------------------------------------------------------------------
+
+UNPRICED = "house-model-unpriced"  # in no ratio or price map
+
+
+async def error_logs(relay: Relay) -> list[dict[str, Any]]:
+    reply = await relay.root.get("/api/log/", params={"type": 5, "page_size": 100})
+    assert reply.success, reply.body
+    return list(reply.data["items"])
+
+
+async def settled_error_logs(relay: Relay, count: int) -> list[dict[str, Any]]:
+    """The error logs once ``count`` are in, and a flush later (to see one too many)."""
+    await poll(lambda: error_logs(relay), lambda rows: len(rows) >= count)
+    await asyncio.sleep(1.5)  # BATCH_UPDATE_INTERVAL is 1 s
+    return await error_logs(relay)
+
+
+def sdk_clients(relay: Relay, key: str) -> tuple[openai.AsyncOpenAI, anthropic.AsyncAnthropic]:
+    """The SDKs as callers ship them: default max_retries (2), which retry 408/409/429/5xx."""
+    url = relay.gateway.url
+    return (
+        openai.AsyncOpenAI(base_url=url + "/v1", api_key=key, timeout=60),
+        anthropic.AsyncAnthropic(base_url=url, api_key=key, timeout=60),
+    )
+
+
+async def test_a_model_no_channel_serves_is_a_503_before_its_price(
+    start_relay: StartRelay,
+) -> None:
+    relay = await start_relay(ERROR_LOG_ENABLED="true")
+    await relay.channel(models=CHAT)
+    key = await relay.key()
+    client = relay.openai(key)  # no retries: a 503 is retried by the SDKs, rightly
+    with pytest.raises(openai.APIStatusError) as refused:
+        await client.chat.completions.create(
+            model=UNPRICED, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert refused.value.status_code == 503
+    error = refused.value.body
+    assert isinstance(error, dict) and error["code"] == "model_not_found", error
+    assert UNPRICED in error["message"] and "group default" in error["message"]
+    claude = anthropic.AsyncAnthropic(base_url=relay.gateway.url, api_key=key, max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as refused_claude:
+        await claude.messages.create(
+            model=UNPRICED, max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert refused_claude.value.status_code == 503
+    assert relay.fake.requests == []
+    rows = await settled_error_logs(relay, 2)
+    assert [log_other(row)["error_code"] for row in rows] == ["model_not_found"] * 2
+
+
+async def test_a_served_model_without_a_price_is_one_request_not_retried(
+    start_relay: StartRelay,
+) -> None:
+    relay = await start_relay(ERROR_LOG_ENABLED="true")
+    await relay.channel(models=UNPRICED)
+    key = await relay.key()
+    chat, claude = sdk_clients(relay, key)
+    with pytest.raises(openai.BadRequestError) as refused:
+        await chat.chat.completions.create(
+            model=UNPRICED, messages=[{"role": "user", "content": "hi"}]
+        )
+    error = refused.value.body
+    assert isinstance(error, dict), error
+    assert (error["type"], error["code"]) == ("invalid_request_error", "model_price_error")
+    assert f"model {UNPRICED} has no ratio or price" in error["message"]
+    with pytest.raises(anthropic.BadRequestError) as refused_claude:
+        await claude.messages.create(
+            model=UNPRICED, max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+        )
+    body = refused_claude.value.body
+    assert isinstance(body, dict) and body["error"]["type"] == "invalid_request_error", body
+    assert UNPRICED in body["error"]["message"]
+    assert relay.fake.requests == []
+    # One request per caller reached the gateway: the SDKs did not retry.
+    rows = await settled_error_logs(relay, 2)
+    assert [(row["model_name"], log_other(row)["status_code"]) for row in rows] == [
+        (UNPRICED, 400)
+    ] * 2, rows
+    assert await relay._logs({}) == []
+
+
+async def test_self_use_mode_serves_an_unpriced_model_at_ratio_37_5(relay: Relay) -> None:
+    await relay.channel(models=UNPRICED)
+    await relay.option("SelfUseModeEnabled", "true")
+    scenario = relay.fake.scenario
+    scenario.prompt_tokens, scenario.completion_tokens = 10, 6
+    reply = await relay.openai(await relay.key()).chat.completions.create(
+        model=UNPRICED, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert reply.choices[0].message.content
+    (log,) = await relay.logs(1)
+    assert log["model_name"] == UNPRICED and log_other(log)["model_ratio"] == 37.5
+    assert log["quota"] == (10 + 6) * 37.5  # completion ratio 1 for an unknown name
+    # And back off: the same model is refused again, with no upstream call.
+    await relay.option("SelfUseModeEnabled", "false")
+    with pytest.raises(openai.BadRequestError):
+        await relay.openai(await relay.key()).chat.completions.create(
+            model=UNPRICED, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert len(relay.fake.requests) == 1
+
+
+def caller_with(setting: str) -> Caller:
+    user = {"id": 1, "group": "default", "setting": setting}
+    return Caller("k", {"id": 1}, user, "default")
+
+
+def test_the_user_setting_accepting_unset_models_prices_them_at_37_5() -> None:
+    accepting = caller_with(json.dumps({"accept_unset_model_ratio_model": True}))
+    assert caller_price(Options({}), accepting, UNPRICED).model_ratio == 37.5
+    with pytest.raises(PriceNotConfigured) as refused:
+        caller_price(Options({}), caller_with('{"notify_type": "email"}'), UNPRICED)
+    assert refused.value.http_status == 400 and UNPRICED in refused.value.message
