@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from openai import AsyncOpenAI, AuthenticationError
+from openai import AsyncOpenAI, AuthenticationError, BadRequestError
 
+from newapi.protocol.depth import MAX_DEPTH
 from tests.realtime.conftest import Realtime
 from tests.relay.conftest import all_logs
 
@@ -68,3 +69,20 @@ async def test_azure_v1_client_secret_and_a_bad_key(rt: Realtime) -> None:
         await client(rt, "sk-wrong").realtime.client_secrets.create(
             session={"type": "realtime", "model": "gpt-realtime-azeph"}
         )
+
+
+async def test_a_body_nested_too_deep_is_a_400_before_any_upstream_call(rt: Realtime) -> None:
+    await rt.price("gpt-realtime-deep", 2)
+    await rt.channel(key="sk-eph-deep", models="gpt-realtime-deep", name="deep")
+    key = await rt.key(name="deep app")
+    deep: object = "x"
+    for _ in range(300):  # orjson reads it but cannot write it back: was a 500
+        deep = [deep]
+    with pytest.raises(BadRequestError) as refused:
+        await client(rt, key).beta.realtime.sessions.create(
+            model="gpt-realtime-deep", extra_body={"tools": deep}
+        )
+    error = refused.value.body
+    assert isinstance(error, dict) and error["type"] == "invalid_request_error", error
+    assert f"more than {MAX_DEPTH} levels" in error["message"]
+    assert rt.fake.requests_for("sk-eph-deep") == []
