@@ -190,10 +190,9 @@ def _follow_group(state: AppState, job: Job, opened: Opened) -> None:
     index = state.channels.index
     group = group_of(index, caller.auto_groups, job.model, opened.channel.id)
     if group and group != caller.group:
-        options = state.options.current
-        user_group = str(caller.user.get("group") or "")
-        job.price = price_for(options, job.model, group, user_group)
-        job.caller = replace(caller, group=group)
+        routed = replace(caller, group=group)
+        job.price = caller_price(state.options.current, routed, job.model)
+        job.caller = routed
 
 
 async def open_for_job(

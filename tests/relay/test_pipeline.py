@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+from contextlib import closing
 from typing import Any
 
 import anthropic
@@ -220,6 +222,31 @@ async def test_self_use_mode_serves_an_unpriced_model_at_ratio_37_5(relay: Relay
             model=UNPRICED, messages=[{"role": "user", "content": "hi"}]
         )
     assert len(relay.fake.requests) == 1
+
+
+async def test_the_users_own_setting_serves_unpriced_models_across_groups(relay: Relay) -> None:
+    # new-api's AcceptUnsetRatioModel user setting; no API writes it, so the row is edited.
+    with closing(sqlite3.connect(relay.gateway.workdir / "one-api.db", timeout=30)) as db, db:
+        db.execute(
+            "UPDATE users SET setting = ? WHERE username = 'root'",
+            ('{"accept_unset_model_ratio_model": true}',),
+        )
+    await relay.option("UserUsableGroups", {"default": "d", "vip": "v", "auto": "a"})
+    await relay.option("AutoGroups", ["vip", "default"])
+    await relay.option("GroupRatio", {"default": 1, "vip": 2})
+    await relay.option("RetryTimes", 1)
+    await relay.channel(name="v", group="vip", key="sk-vip-fail-500", models=UNPRICED)
+    await relay.channel(name="d", group="default", key="sk-def-0001", models=UNPRICED)
+    _, key = await new_key(relay.root, group="auto", cross_group_retry=True)
+    relay.fake.scenario.prompt_tokens, relay.fake.scenario.completion_tokens = 10, 6
+    reply = await relay.openai(key).chat.completions.create(
+        model=UNPRICED, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert reply.choices[0].message.content
+    (log,) = await relay.logs(1)
+    # Served by the second group after the first failed, and billed at its ratio.
+    assert log["group"] == "default" and log_other(log)["model_ratio"] == 37.5
+    assert log["quota"] == (10 + 6) * 37.5
 
 
 def caller_with(setting: str) -> Caller:
