@@ -172,6 +172,25 @@ async def test_a_model_no_channel_serves_is_a_503_before_its_price(
     assert [log_other(row)["error_code"] for row in rows] == ["model_not_found"] * 2
 
 
+async def test_an_admin_key_naming_a_channel_is_checked_before_pricing(relay: Relay) -> None:
+    channel = await relay.channel(models=CHAT)
+    key = await relay.key()  # root's: an admin may add "-<channel id>" to the key
+    messages = [{"role": "user", "content": "hi"}]
+    with pytest.raises(openai.APIStatusError) as refused:
+        await relay.openai(f"{key}-{channel + 100}").chat.completions.create(
+            model=UNPRICED,
+            messages=messages,  # type: ignore[arg-type]
+        )
+    assert refused.value.status_code == 503
+    assert f"channel {channel + 100} is not available" in refused.value.message
+    reply = await relay.openai(f"{key}-{channel}").chat.completions.create(
+        model=CHAT,
+        messages=messages,  # type: ignore[arg-type]
+    )
+    assert reply.choices[0].message.content
+    assert len(relay.fake.requests) == 1
+
+
 async def test_a_served_model_without_a_price_is_one_request_not_retried(
     start_relay: StartRelay,
 ) -> None:
