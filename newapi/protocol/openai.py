@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, NotRequired, TypedDict
 
+from newapi.protocol.depth import too_deep
+
 JSONObject = dict[str, Any]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
@@ -119,16 +121,16 @@ def dump_arguments(value: Any) -> str:
 
 
 def load_arguments(arguments: Any) -> JSONObject:
-    """Parsed tool-call arguments; anything that is not a JSON object becomes ``{}``."""
-    if isinstance(arguments, dict):
-        return arguments
-    if not isinstance(arguments, str) or not arguments.strip():
+    """Parsed tool-call arguments; anything that is not a JSON object becomes ``{}``, and so
+    does an object nested too deeply to be written back (an upstream's, not the caller's)."""
+    if isinstance(arguments, str) and arguments.strip():
+        try:
+            arguments = json.loads(arguments)
+        except (ValueError, RecursionError):
+            return {}
+    if not isinstance(arguments, dict) or too_deep(arguments):
         return {}
-    try:
-        parsed = json.loads(arguments)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+    return arguments
 
 
 def chunk(

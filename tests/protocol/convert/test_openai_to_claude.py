@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import Message, RawMessageStreamEvent
@@ -578,6 +579,27 @@ def test_response_without_choices_or_usage() -> None:
     assert message["usage"]["input_tokens"] == 0
     assert message["usage"]["output_tokens"] == 0
     Message.model_validate(message)
+
+
+def test_response_tool_arguments_too_deep_to_write_become_empty() -> None:
+    # An upstream's tool arguments nested past what orjson writes (or past json's recursion
+    # limit) are treated as invalid JSON, not a 500 when the answer is written.
+    for depth in (300, 5000):
+        arguments = "[" * depth + "]" * depth
+        deep = '{"a":' + arguments + "}"
+        chat = {
+            "choices": [
+                {
+                    "message": {
+                        "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": deep}}]
+                    },
+                    "finish_reason": "tool_calls",
+                }
+            ]
+        }
+        message = chat_response_to_message(chat, model="m")
+        assert message["content"][0]["input"] == {}
+        assert orjson.loads(orjson.dumps(message))["stop_reason"] == "tool_use"
 
 
 def test_response_refusal_and_text_parts() -> None:
