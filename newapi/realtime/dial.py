@@ -25,11 +25,11 @@ from newapi.adaptors.azure import Azure
 from newapi.adaptors.base import choose_key
 from newapi.adaptors.openai import OpenAICompatible
 from newapi.adaptors.registry import adaptor_for
-from newapi.errors import NoAvailableChannel, UpstreamFailed
+from newapi.errors import UpstreamFailed
 from newapi.realtime.upstream import Target, azure_target, openai_target
 from newapi.relay.auth import Caller
-from newapi.relay.upstream import Attempts, failure_from, map_model, mapped_status
-from newapi.routing.index import ChannelSnapshot, RoutingIndex, Tier
+from newapi.relay.upstream import Attempts, candidates, failure_from, map_model, mapped_status
+from newapi.routing.index import ChannelSnapshot, RoutingIndex
 from newapi.routing.retry import Failure, should_retry
 from newapi.routing.select import pick
 
@@ -100,7 +100,7 @@ async def dial(
     attempts: Attempts,
     on_failure: FailureHook | None = None,
 ) -> Dialed:
-    tiers = _candidates(index, caller, request.model)
+    tiers = candidates(index, caller, request.model)
     allowed = 1 if caller.forced_channel is not None else retry_times + 1
     for _ in range(allowed):
         channel_id = pick(tiers, attempts.tried, random.randrange)
@@ -120,21 +120,6 @@ async def dial(
     last = attempts.last or Failure(0, "no channel could serve the realtime session")
     status = last.status if 400 <= last.status <= 599 else 502
     raise UpstreamFailed(last.message, code=last.code or "upstream_error", status=status)
-
-
-def _candidates(index: RoutingIndex, caller: Caller, model: str) -> list[Tier]:
-    if caller.forced_channel is not None:
-        channel = index.channel(caller.forced_channel)
-        if channel is None or not channel.enabled:
-            raise NoAvailableChannel(f"channel {caller.forced_channel} is not available")
-        return [((channel.id, 1),)]
-    tiers = list(index.tiers(caller.group, model))
-    if not tiers:
-        raise NoAvailableChannel(
-            f"no available channel for model {model} in group {caller.group}",
-            code="model_not_found",
-        )
-    return tiers
 
 
 async def _attempt(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -34,7 +35,7 @@ from newapi.relay import allow_any_origin, as_relay_error, render_error
 from newapi.relay.auth import Caller, authenticate, check_model_allowed
 from newapi.relay.health import report_failure
 from newapi.relay.job import new_request_id
-from newapi.relay.pipeline import caller_price, check_served
+from newapi.relay.pipeline import caller_price, check_served, route_auto_group, serving_caller
 from newapi.relay.ratelimit import Admission, admit
 from newapi.relay.upstream import Attempts
 from newapi.state import AppState, app_state
@@ -77,7 +78,7 @@ async def realtime() -> Response | None:
     except GatewayError as error:
         return await admission.finish(refusal(error))
     try:
-        dialed = await _dial(state, caller, meter)
+        dialed = await _dial(state, meter)
     except GatewayError as error:
         await meter.close()
         return await admission.finish(refusal(error, meter.session.request_id))
@@ -138,6 +139,7 @@ async def _open_meter(state: AppState, caller: Caller) -> SessionMeter:
     model = _model()
     check_model_allowed(caller, model)
     check_served(state.channels.index, caller, model)  # 503 before pricing, as the relay
+    caller = route_auto_group(state, caller, model)  # an auto key: its first serving group
     price = caller_price(state.options.current, caller, model)
     session = Session(caller, model, price, new_request_id(), ip=websocket.remote_addr or "")
     meter = SessionMeter(state.ledger, state.writer, lambda: state.options.current, session)
@@ -145,8 +147,9 @@ async def _open_meter(state: AppState, caller: Caller) -> SessionMeter:
     return meter
 
 
-async def _dial(state: AppState, caller: Caller, meter: SessionMeter) -> Dialed:
+async def _dial(state: AppState, meter: SessionMeter) -> Dialed:
     options = state.options.current
+    caller = meter.session.caller
     request = SessionRequest(
         model=meter.session.model,
         query=dict(websocket.args.items()),
@@ -170,6 +173,10 @@ async def _dial(state: AppState, caller: Caller, meter: SessionMeter) -> Dialed:
     finally:
         meter.tried = list(attempts.tried)
     meter.channel_id, meter.upstream_model = dialed.channel.id, dialed.upstream_model
+    routed = serving_caller(state, caller, meter.session.model, dialed.channel.id)
+    if routed is not caller:  # a cross-group retry: that group's ratio bills the session
+        price = caller_price(options, routed, meter.session.model)
+        meter.session = replace(meter.session, caller=routed, price=price)
     return dialed
 
 

@@ -182,15 +182,18 @@ def route_auto_group(state: AppState, caller: Caller, model: str) -> Caller:
     return routed
 
 
-def _follow_group(state: AppState, job: Job, opened: Opened) -> None:
-    """A cross-group retry served from a later group: bill that group's ratio."""
-    caller = job.caller
+def serving_caller(state: AppState, caller: Caller, model: str, channel_id: int) -> Caller:
+    """A cross-group retry served from a later group: the caller as that group (its ratio
+    bills); otherwise ``caller`` unchanged."""
     if len(caller.auto_groups) < 2:
-        return
-    index = state.channels.index
-    group = group_of(index, caller.auto_groups, job.model, opened.channel.id)
-    if group and group != caller.group:
-        routed = replace(caller, group=group)
+        return caller
+    group = group_of(state.channels.index, caller.auto_groups, model, channel_id)
+    return replace(caller, group=group) if group and group != caller.group else caller
+
+
+def _follow_group(state: AppState, job: Job, opened: Opened) -> None:
+    routed = serving_caller(state, job.caller, job.model, opened.channel.id)
+    if routed is not job.caller:
         job.price = caller_price(state.options.current, routed, job.model)
         job.caller = routed
 

@@ -81,9 +81,10 @@ def map_model(mapping: Mapping[str, Any], model: str) -> str:
     return current
 
 
-def _candidates(
+def candidates(
     index: RoutingIndex, caller: Caller, model: str
 ) -> list[tuple[tuple[int, int], ...]]:
+    """The tiers to try for ``caller`` (a forced channel, or its group(s) in order)."""
     if caller.forced_channel is not None:
         channel = index.channel(caller.forced_channel)
         if channel is None or not channel.enabled:
@@ -116,7 +117,7 @@ async def open_upstream(
 ) -> Opened:
     """Attempt channels until one answers below 400; ``idle_timeout`` (streams) bounds every
     wait for upstream bytes, the response headers included."""
-    tiers = _candidates(index, caller, model)
+    tiers = candidates(index, caller, model)
     limits = None
     if idle_timeout is not None:
         base = http.timeout

@@ -194,3 +194,42 @@ async def test_upstream_dropping_mid_response_bills_what_passed(rt: Realtime) ->
     assert log["prompt_tokens"] == 0 and log["completion_tokens"] > 0
     assert log["quota"] == round(log["completion_tokens"] * 2 * 2 * 1.5)
     assert log_other(log)["admin_info"]["local_count_tokens"] is True
+
+
+async def auto_session_logs(rt: Realtime, key: str, name: str) -> list[dict[str, object]]:
+    ws = await rt.connect(key, MODEL)
+    try:
+        await ws.recv()
+        await turn(ws)
+    finally:
+        await ws.close()
+    return await all_logs(rt, 1, token_name=name)
+
+
+async def test_an_auto_key_routes_through_its_auto_groups_and_bills_the_serving_group(
+    billed: Realtime,
+) -> None:
+    rt = billed
+    await rt.option("UserUsableGroups", {"default": "d", "vip": "v", "auto": "a"})
+    await rt.option("AutoGroups", ["vip", "default"])
+    await rt.option("RetryTimes", 3)
+    await rt.channel(key="sk-rt-vip-fail-500", models=MODEL, group="vip", name="v")
+    # Without cross-group retry the first serving group is the only one: its channel fails.
+    _, key = await new_key(rt.root, name="auto first", group="auto")
+    with pytest.raises(InvalidStatus):
+        await rt.connect(key, MODEL)
+    # With it, the session goes on to the default group (UP_KEY) and is billed at its 1.5.
+    _, key = await new_key(rt.root, name="auto retry", group="auto", cross_group_retry=True)
+    (log,) = await auto_session_logs(rt, key, "auto retry")
+    assert log["group"] == "default" and log["quota"] == PER_RESPONSE
+    # A vip channel that answers, above the failing one, serves the first group at vip's 1.
+    await rt.channel(key="sk-rt-vip-ok", models=MODEL, group="vip", name="v2", priority=10)
+    script = RealtimeScript(
+        audio_chunks=3, audio_input_tokens=600, cached_audio_tokens=100, audio_output_tokens=400
+    )
+    rt.fake.realtime.script("sk-rt-vip-ok", script)
+    usage = Scenario(prompt_tokens=1000, cached_tokens=300, completion_tokens=500)
+    rt.fake.channel("sk-rt-vip-ok", usage)
+    _, key = await new_key(rt.root, name="auto vip", group="auto")
+    (log,) = await auto_session_logs(rt, key, "auto vip")
+    assert log["group"] == "vip" and log["quota"] == PER_RESPONSE * 2 // 3
