@@ -21,7 +21,7 @@ from quart import Blueprint, Response, request
 from tortoise.transactions import in_transaction
 
 from newapi.admin.audit import audit
-from newapi.admin.respond import Body, ok, page, page_request, read_body
+from newapi.admin.respond import Body, int_arg, ok, page, page_request, path_id, read_body
 from newapi.admin.users import (
     check_password,
     check_username,
@@ -35,6 +35,7 @@ from newapi.auth.ratelimit import enforce_search_limit
 from newapi.errors import BadRequest, Conflict, Forbidden, NotFound
 from newapi.models import User
 from newapi.models.user import ROLE_ADMIN, ROLE_COMMON, ROLE_ROOT, USER_DISABLED, USER_ENABLED
+from newapi.params import POSITIVE
 from newapi.state import app_state
 from newapi.store import users as store
 
@@ -69,20 +70,11 @@ async def _invalidate(user_id: int, *, with_tokens: bool = False) -> None:
 def _required_id(body: Body) -> int:
     if "id" not in body:
         raise BadRequest("id is required")
-    user_id = body.int("id")
-    if user_id <= 0:
-        raise BadRequest("id must be a positive integer")
-    return user_id
+    return body.int("id", bounds=POSITIVE)
 
 
 def _optional_int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"query parameter {name} must be an integer") from None
+    return int_arg(name, 0) if request.args.get(name, "").strip() else None
 
 
 def _label(user: User) -> str:
@@ -116,9 +108,10 @@ async def search_users() -> Response:
     return page([user_json(u) for u in rows], total, req)
 
 
-@bp.get("/<int:user_id>")
+@bp.get("/<raw_id>")
 @admin_required
-async def get_user(user_id: int) -> Response:
+async def get_user(raw_id: str) -> Response:
+    user_id = path_id("id", raw_id)
     return ok(user_json(await _target(user_id)))
 
 
@@ -322,9 +315,10 @@ def _manage_content(action: str, target: User, params: dict[str, Any]) -> str:
     return f"{verb} {value} quota {'to' if mode == 'add' else 'from'} user {_label(target)}"
 
 
-@bp.delete("/<int:user_id>")
+@bp.delete("/<raw_id>")
 @admin_required
-async def delete_user(user_id: int) -> Response:
+async def delete_user(raw_id: str) -> Response:
+    user_id = path_id("id", raw_id)
     target = await _target(user_id)
     await _delete(target, Body({}))
     await audit(
