@@ -32,6 +32,7 @@ from newapi.admin.users import (
 from newapi.auth.guards import admin_required, current_user
 from newapi.auth.passwords import hash_password
 from newapi.auth.ratelimit import enforce_search_limit
+from newapi.auth.sessions import end_sessions
 from newapi.errors import BadRequest, Conflict, Forbidden, NotFound
 from newapi.models import User
 from newapi.models.user import ROLE_ADMIN, ROLE_COMMON, ROLE_ROOT, USER_DISABLED, USER_ENABLED
@@ -206,6 +207,8 @@ async def update_user() -> Response:
         ):
             raise Conflict("the user's quota changed while saving; reload and try again")
     await _invalidate(target.id)
+    if "password" in changes:
+        await end_sessions(target.id)
     params: dict[str, Any] = {"username": target.username, "fields": sorted(changes)}
     if quota is not None:
         params.update(quota_from=target.quota or 0, quota_to=quota)
@@ -218,6 +221,8 @@ async def _set_status(target: User, status: int) -> dict[str, int]:
         raise BadRequest("the root user cannot be disabled")
     await store.live(id=target.id).update(status=status)
     await _invalidate(target.id, with_tokens=True)
+    if status == USER_DISABLED:
+        await end_sessions(target.id)
     return {"role": target.role or 0, "status": status}
 
 
@@ -235,6 +240,12 @@ async def _delete(target: User, body: Body) -> None:
     if not await store.soft_delete(target.id):
         raise NotFound(f"user {target.id} not found")
     await _invalidate(target.id, with_tokens=True)
+    await end_sessions(target.id)
+
+
+async def _logout(target: User, body: Body) -> None:
+    """Force logout: every session of the user ends on every node (access tokens stay)."""
+    await end_sessions(target.id)
 
 
 async def _promote(target: User, body: Body) -> dict[str, int]:
@@ -285,6 +296,7 @@ _ACTIONS: dict[str, Handler] = {
     "promote": _promote,
     "demote": _demote,
     "add_quota": _add_quota,
+    "logout": _logout,
 }
 
 
@@ -306,8 +318,10 @@ async def manage_user() -> Response:
 
 
 def _manage_content(action: str, target: User, params: dict[str, Any]) -> str:
+    if action == "logout":
+        return f"logged out every session of user {_label(target)}"
     if action != "add_quota":
-        return f"{action}d user {_label(target)}"  # every such action ends in "e"
+        return f"{action}d user {_label(target)}"  # every other such action ends in "e"
     mode, value = params["mode"], params["value"]
     if mode == "override":
         return f"set the quota of user {_label(target)} to {value}"

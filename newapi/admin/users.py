@@ -15,6 +15,7 @@ from newapi.admin.respond import ok, read_body, read_form_or_body
 from newapi.auth.guards import current_user, user_required
 from newapi.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
 from newapi.auth.ratelimit import enforce
+from newapi.auth.sessions import EPOCH_FIELD, end_sessions, session_is_current, start_session
 from newapi.errors import BadRequest, Forbidden
 from newapi.models import Token, User
 from newapi.models.user import ROLE_COMMON, USER_ENABLED
@@ -158,17 +159,8 @@ async def login() -> Response:
         raise BadRequest("wrong username or password, or the user is disabled")
     if user.status != USER_ENABLED:
         raise BadRequest("wrong username or password, or the user is disabled")
-    session.clear()
-    session.permanent = True
-    session.update(
-        {
-            "id": user.id,
-            "username": user.username,
-            "role": user.role,
-            "status": user.status,
-            "group": user.group,
-        }
-    )
+    fields = {"username": user.username, "role": user.role, "status": user.status}
+    await start_session(user.id, {**fields, "group": user.group})
     await User.filter(id=user.id).update(last_login_at=int(time.time()))
     return ok(
         {
@@ -184,6 +176,10 @@ async def login() -> Response:
 
 @bp.get("/logout")
 async def logout() -> Response:
+    """Ends every session of the user, on every node (a stale cookie ends only itself)."""
+    user_id = session.get("id")
+    if isinstance(user_id, int) and await session_is_current(user_id):
+        await end_sessions(user_id)
     session.clear()
     return ok()
 
@@ -217,6 +213,11 @@ async def update_self() -> Response:
     if changes:
         await User.filter(id=user.id).update(**changes)
         await app_state().entities.invalidate(user_ids=(user.id,))
+    if "password" in changes:
+        # Every other session ends; this one carries on under the new epoch.
+        epoch = await end_sessions(user.id)
+        if session.get("id") == user.id:
+            session[EPOCH_FIELD] = epoch
     return ok()
 
 

@@ -300,7 +300,11 @@ async def test_disable_blocks_login_and_enable_restores(gateway: Gateway, root: 
         assert not (await fresh.login("switchy", PASSWORD)).success
         await fresh.close()
         assert (await _manage(root, user["id"], "enable")).data == {"role": 1, "status": 1}
-        assert (await session.get("/api/user/self")).success
+        # Disabling ended the sessions it had: enabling lets the user log in again, no more.
+        assert (await session.get("/api/user/self")).status == 401
+        again = await _login(gateway, "switchy")
+        assert (await again.get("/api/user/self")).success
+        await again.close()
     finally:
         await session.close()
 
