@@ -39,7 +39,7 @@ from newapi.models.channel import (
     CHANNEL_ENABLED,
     CHANNEL_MANUALLY_DISABLED,
 )
-from newapi.params import POSITIVE
+from newapi.params import POSITIVE, plain_int
 from newapi.relay.health import test_channel
 from newapi.relay.monitor import test_channels, testable
 from newapi.routing import channel_types
@@ -187,8 +187,8 @@ def _model_mapping(body: Body, name: str) -> str:
 
 
 def _is_status_code(value: object) -> bool:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = plain_int(value)
     return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
 
 

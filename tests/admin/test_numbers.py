@@ -239,6 +239,19 @@ async def test_bad_path_ids_are_refused(root: ApiClient) -> None:
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.parametrize("code", ["²", "٣٠٠", "9" * 5000, "--500"])
+async def test_status_code_mappings_take_ascii_codes_only(
+    gateway: Gateway, root: ApiClient, ids: dict[str, int], code: str
+) -> None:
+    before = _snapshot(gateway, "channels", ids["channel"])
+    for mapping in ({code: "500"}, {"400": code}):
+        body = {"id": ids["channel"], "status_code_mapping": mapping}
+        _refused(await root.put("/api/channel/", body), "status_code_mapping")
+    assert _snapshot(gateway, "channels", ids["channel"]) == before
+    good = {"id": ids["channel"], "status_code_mapping": {" 400 ": "500"}}
+    assert (await root.put("/api/channel/", good)).success
+
+
 async def test_good_numbers_still_work(root: ApiClient, ids: dict[str, int]) -> None:
     quota = await root.put("/api/user/", {"id": ids["user"], "username": "numbers", "quota": 77})
     assert quota.success, quota.body
