@@ -7,6 +7,7 @@ names the variable, and start-up stops with it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import secrets
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 Engine = Literal["sqlite", "postgres", "mysql"]
 T = TypeVar("T")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Go's strconv.ParseBool spellings (new-api's), plus yes/no and on/off.
 _TRUE = frozenset({"1", "t", "true", "yes", "on"})
@@ -100,6 +102,8 @@ class Settings:
     error_log_enabled: bool = False  # ERROR_LOG_ENABLED: refused/failed relay calls logged
     channel_test_frequency: float = 0.0  # CHANNEL_TEST_FREQUENCY minutes; 0 = the option's
     polling_interval: float = 0.0  # POLLING_INTERVAL seconds between scheduled channel tests
+    # TRUSTED_PROXIES: peers (IPs or CIDRs) whose X-Forwarded-Proto is believed; none by default
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @property
     def is_master(self) -> bool:
@@ -369,6 +373,19 @@ def parse_dsn(variable: str, dsn: str, sqlite_path: str) -> Database:
     return _go_mysql(variable, dsn)
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    """A comma-separated list of IP addresses or CIDR blocks."""
+    networks = []
+    for part in _get(env, name).split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(name, f"expected IP addresses or CIDR blocks, got {part!r}") from None
+    return tuple(networks)
+
+
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     raw = _get(env, name, default).lower() or default
     if raw not in choices:
@@ -429,6 +446,7 @@ def load_settings(
         error_log_enabled=_bool(env, "ERROR_LOG_ENABLED", False),
         channel_test_frequency=_float(env, "CHANNEL_TEST_FREQUENCY", 0.0),
         polling_interval=_float(env, "POLLING_INTERVAL", 0.0),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
     )
 
 

@@ -20,7 +20,7 @@ from quart import Blueprint, Response, request
 
 from newapi.adaptors.registry import adaptor_for
 from newapi.admin.audit import audit
-from newapi.admin.respond import ok, read_body
+from newapi.admin.respond import ok, path_id, read_body
 from newapi.auth.guards import admin_required
 from newapi.errors import BadRequest, NotFound
 from newapi.models import Channel
@@ -37,9 +37,10 @@ FETCH_TIMEOUT = aiohttp.ClientTimeout(total=20)
 _RESET = {"id", "created_time", "test_time", "response_time", "used_quota", "balance_updated_time"}
 
 
-@bp.post("/channel/copy/<int:channel_id>")
+@bp.post("/channel/copy/<raw_id>")
 @admin_required
-async def copy_channel(channel_id: int) -> Response:
+async def copy_channel(raw_id: str) -> Response:
+    channel_id = path_id("id", raw_id)
     source = await Channel.filter(id=channel_id).first()
     if source is None:
         raise NotFound("channel not found")
@@ -61,9 +62,10 @@ async def copy_channel(channel_id: int) -> Response:
     return ok({"id": copy.id})
 
 
-@bp.get("/channel/fetch_models/<int:channel_id>")
+@bp.get("/channel/fetch_models/<raw_id>")
 @admin_required
-async def fetch_models_of(channel_id: int) -> Response:
+async def fetch_models_of(raw_id: str) -> Response:
+    channel_id = path_id("id", raw_id)
     channel = await Channel.filter(id=channel_id).first()
     if channel is None:
         raise NotFound("channel not found")

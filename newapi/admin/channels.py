@@ -20,7 +20,16 @@ from quart import Blueprint, Response, request
 from tortoise.queryset import QuerySet
 
 from newapi.admin.audit import audit
-from newapi.admin.respond import Body, int_arg, json_response, ok, page, page_request, read_body
+from newapi.admin.respond import (
+    Body,
+    int_arg,
+    json_response,
+    ok,
+    page,
+    page_request,
+    path_id,
+    read_body,
+)
 from newapi.auth.guards import admin_required, root_required, user_required
 from newapi.auth.ratelimit import enforce_search_limit
 from newapi.errors import BadRequest, NotFound
@@ -30,6 +39,7 @@ from newapi.models.channel import (
     CHANNEL_ENABLED,
     CHANNEL_MANUALLY_DISABLED,
 )
+from newapi.params import POSITIVE, plain_int
 from newapi.relay.health import test_channel
 from newapi.relay.monitor import test_channels, testable
 from newapi.routing import channel_types
@@ -90,9 +100,6 @@ def _priority(body: Body, name: str) -> int:
 
 
 def _auto_ban(body: Body, name: str) -> int:
-    value = body.get(name)
-    if isinstance(value, bool):
-        return int(value)
     number = body.int(name, 1)
     if number not in (0, 1):
         raise BadRequest("auto_ban must be 0 or 1")
@@ -180,8 +187,8 @@ def _model_mapping(body: Body, name: str) -> str:
 
 
 def _is_status_code(value: object) -> bool:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = plain_int(value)
     return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
 
 
@@ -410,15 +417,17 @@ async def _channel(channel_id: int) -> Channel:
     return channel
 
 
-@bp.get("/channel/<int:channel_id>")
+@bp.get("/channel/<raw_id>")
 @admin_required
-async def get_channel(channel_id: int) -> Response:
+async def get_channel(raw_id: str) -> Response:
+    channel_id = path_id("id", raw_id)
     return ok(store.channel_json(await _channel(channel_id)))
 
 
-@bp.post("/channel/<int:channel_id>/key")
+@bp.post("/channel/<raw_id>/key")
 @root_required
-async def reveal_key(channel_id: int) -> Response:
+async def reveal_key(raw_id: str) -> Response:
+    channel_id = path_id("id", raw_id)
     channel = await _channel(channel_id)
     await audit("channel.key", f"revealed the key of channel {channel_id}", {"id": channel_id})
     return ok({"key": channel.key or ""})
@@ -493,9 +502,9 @@ async def create_channel() -> Response:
 @admin_required
 async def update_channel() -> Response:
     body = await read_body()
-    channel_id = body.int("id")
-    if channel_id <= 0:
+    if "id" not in body:
         raise BadRequest("id is required")
+    channel_id = body.int("id", bounds=POSITIVE)
     values = _fields(body, creating=False)
     async with store.transaction() as conn:
         channel = await Channel.filter(id=channel_id).select_for_update().using_db(conn).first()
@@ -528,9 +537,10 @@ async def _delete(ids: Sequence[int]) -> int:
     return deleted
 
 
-@bp.delete("/channel/<int:channel_id>")
+@bp.delete("/channel/<raw_id>")
 @admin_required
-async def delete_channel(channel_id: int) -> Response:
+async def delete_channel(raw_id: str) -> Response:
+    channel_id = path_id("id", raw_id)
     if not await _delete([channel_id]):
         raise NotFound("channel not found")
     return ok()
@@ -573,9 +583,10 @@ async def _set_status(query: QuerySet[Channel], status: int, reason: str) -> int
     return len(ids)
 
 
-@bp.post("/channel/<int:channel_id>/status")
+@bp.post("/channel/<raw_id>/status")
 @admin_required
-async def set_status(channel_id: int) -> Response:
+async def set_status(raw_id: str) -> Response:
+    channel_id = path_id("id", raw_id)
     status = _manual_status(await read_body())
     await _channel(channel_id)
     changed = await _set_status(Channel.filter(id=channel_id), status, "manual operation")
@@ -684,10 +695,11 @@ async def fix_abilities() -> Response:
 # ---- channel tests -----------------------------------------------------------------------------
 
 
-@bp.get("/channel/test/<int:channel_id>")
+@bp.get("/channel/test/<raw_id>")
 @admin_required
-async def test_one(channel_id: int) -> Response:
+async def test_one(raw_id: str) -> Response:
     """A real minimal request through the channel's adaptor: ``{success, message, time}``."""
+    channel_id = path_id("id", raw_id)
     state = app_state()
     await state.channels.refresh_after_write()
     channel = state.channels.index.channel(channel_id)

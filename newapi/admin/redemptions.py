@@ -8,13 +8,14 @@ from typing import Any
 from quart import Blueprint, Response, request
 
 from newapi.admin.audit import audit
-from newapi.admin.respond import Body, ok, page, page_request, read_body
+from newapi.admin.respond import Body, ok, page, page_request, path_id, read_body
 from newapi.auth.guards import admin_required, current_user, user_required
 from newapi.auth.ratelimit import client_ip, enforce_search_limit
 from newapi.errors import BadRequest, NotFound
 from newapi.models import Redemption
 from newapi.models.log import LOG_TOPUP
 from newapi.models.redemption import REDEMPTION_DISABLED, REDEMPTION_ENABLED
+from newapi.params import POSITIVE
 from newapi.state import app_state
 from newapi.store import logs
 from newapi.store import redemptions as store
@@ -84,9 +85,10 @@ async def search_redemptions() -> Response:
     return page([store.redemption_json(r) for r in rows], total, req)
 
 
-@bp.get("/redemption/<int:code_id>")
+@bp.get("/redemption/<raw_id>")
 @admin_required
-async def get_redemption(code_id: int) -> Response:
+async def get_redemption(raw_id: str) -> Response:
+    code_id = path_id("id", raw_id)
     return ok(store.redemption_json(await _code(code_id)))
 
 
@@ -129,7 +131,7 @@ async def update_redemption() -> Response:
     body = await read_body()
     if "id" not in body:
         raise BadRequest("id is required")
-    code = await _code(body.int("id"))
+    code = await _code(body.int("id", bounds=POSITIVE))
     status_only = request.args.get("status_only", "") not in ("", "0", "false")
     values = {} if status_only else _edits(body)
     if status_only or "status" in body:
@@ -159,9 +161,10 @@ async def delete_invalid_redemptions() -> Response:
     return ok(count)
 
 
-@bp.delete("/redemption/<int:code_id>")
+@bp.delete("/redemption/<raw_id>")
 @admin_required
-async def delete_redemption(code_id: int) -> Response:
+async def delete_redemption(raw_id: str) -> Response:
+    code_id = path_id("id", raw_id)
     if not (0 < code_id <= MAX_ID and await store.soft_delete(code_id)):
         raise NotFound(f"redemption code {code_id} not found")
     await audit("redemption.delete", f"deleted redemption code {code_id}", {"id": code_id})

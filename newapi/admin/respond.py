@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -9,11 +10,15 @@ from typing import Any, TypeVar
 import orjson
 from quart import Response, request
 
+from newapi import params
 from newapi.errors import BadRequest, PayloadTooLarge
+from newapi.params import INT64, NON_NEGATIVE, POSITIVE, Bounds
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+# Pages past this would put the row offset beyond what a database accepts.
+_PAGE = Bounds(params.INT64_MIN, 2**31 - 1)
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -38,12 +43,14 @@ class PageRequest:
 
 
 def page_request() -> PageRequest:
-    """``p`` (1-based, values < 1 become 1) and ``page_size`` (aliases ``ps``, ``size``)."""
+    """``p`` (1-based, values < 1 become 1) and ``page_size`` (aliases ``ps``, ``size``).
+
+    A ``page_size`` of 0 or none means the default; above the maximum it is the maximum.
+    """
     args = request.args
-    page = _int_arg(args.get("p"), 1)
-    size = _int_arg(args.get("page_size") or args.get("ps") or args.get("size"), DEFAULT_PAGE_SIZE)
-    if size < 1:
-        size = DEFAULT_PAGE_SIZE
+    page = _query_int("p", args.get("p"), 1, _PAGE)
+    size_name = next((n for n in ("page_size", "ps", "size") if args.get(n)), "page_size")
+    size = _query_int(size_name, args.get(size_name), 0, NON_NEGATIVE) or DEFAULT_PAGE_SIZE
     return PageRequest(max(page, 1), min(size, MAX_PAGE_SIZE))
 
 
@@ -51,20 +58,20 @@ def page(items: list[Any], total: int, req: PageRequest, **extra: Any) -> Respon
     return ok({"page": req.page, "page_size": req.size, "total": total, "items": items, **extra})
 
 
-def _int_arg(raw: str | None, default: int) -> int:
-    if raw is None or raw == "":
+def _query_int(name: str, raw: str | None, default: int, bounds: Bounds) -> int:
+    if raw is None or not raw.strip():
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"query parameter must be an integer, got {raw!r}") from None
+    return params.text_int(f"query parameter {name}", raw, bounds)
 
 
-def int_arg(name: str, default: int = 0) -> int:
-    try:
-        return _int_arg(request.args.get(name), default)
-    except BadRequest:
-        raise BadRequest(f"query parameter {name} must be an integer") from None
+def int_arg(name: str, default: int = 0, bounds: Bounds = INT64) -> int:
+    """The integer query parameter ``name``; ``default`` when absent or blank."""
+    return _query_int(name, request.args.get(name), default, bounds)
+
+
+def path_id(name: str, raw: str) -> int:
+    """A positive id from the URL path (``/api/token/<id>``)."""
+    return params.text_int(name, raw, POSITIVE)
 
 
 class Body:
@@ -89,19 +96,12 @@ class Body:
             raise BadRequest(f"{name} must be at most {max_len} characters")
         return value
 
-    def int(self, name: str, default: int = 0) -> int:
+    def int(self, name: str, default: int = 0, bounds: Bounds = INT64) -> int:
+        """The integer ``name`` (a JSON integer within ``bounds``); ``default`` when absent."""
         value = self.data.get(name)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-                return int(value)
-            raise BadRequest(f"{name} must be an integer")
-        if isinstance(value, float) and not value.is_integer():
-            raise BadRequest(f"{name} must be an integer")
-        if abs(value) > 2**62:
-            raise BadRequest(f"{name} is out of range")
-        return int(value)
+        return params.json_int(name, value, bounds)
 
     def float(self, name: str, default: float = 0.0) -> float:
         value = self.data.get(name)
@@ -119,13 +119,11 @@ class Body:
             raise BadRequest(f"{name} must be true or false")
         return value
 
-    def int_list(self, name: str) -> list[int]:
+    def int_list(self, name: str, bounds: Bounds = INT64) -> list[int]:
         value = self.data.get(name)
-        if not isinstance(value, list) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        ):
+        if not isinstance(value, list):
             raise BadRequest(f"{name} must be a list of integers")
-        return value
+        return [params.json_int(f"{name}[{i}]", v, bounds) for i, v in enumerate(value)]
 
 
 async def read_body() -> Body:
@@ -137,10 +135,35 @@ async def read_body() -> Body:
     raw = await request.get_data(cache=True)
     if not raw:
         raise BadRequest("request body must be a JSON object")
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest("request body is not valid JSON") from None
+    data = _parse_json(raw)
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     return Body(data)
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def read_form_or_body() -> Body:
+    """A form's fields when the request is a form, else :func:`read_body`'s JSON object."""
+    if request.mimetype in _FORMS:
+        form = await request.form
+        return Body({name: form.get(name) for name in form})
+    return await read_body()
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    # orjson refuses a number it cannot hold as a double (a 5,000-digit integer, 1e400); the
+    # standard parser reads those too, so the field's own check can name the field.
+    try:
+        return json.loads(raw, parse_int=params.json_number, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise BadRequest("request body is not valid JSON") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 import newapi
 from newapi.admin.respond import ok, read_body
+from newapi.admin.users import check_username
 from newapi.auth.passwords import MIN_LENGTH, hash_password
 from newapi.auth.ratelimit import enforce
 from newapi.db.connection import MAIN_CONNECTION
@@ -87,11 +88,9 @@ async def setup() -> Response:
     if await is_setup_done():
         raise BadRequest("the system is already set up")
     body = await read_body()
-    username = body.str("username").strip()
+    username = check_username(body.str("username"), MAX_USERNAME)
     password = body.str("password")
     confirm = body.str("confirmPassword", password)
-    if not username or len(username) > MAX_USERNAME:
-        raise BadRequest(f"username must be 1 to {MAX_USERNAME} characters")
     if len(password) < MIN_LENGTH:
         raise BadRequest(f"password must be at least {MIN_LENGTH} characters")
     if password != confirm:

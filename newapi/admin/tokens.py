@@ -8,13 +8,14 @@ from typing import Any
 from quart import Blueprint, Response, request
 from tortoise.transactions import in_transaction
 
-from newapi.admin.respond import Body, ok, page, page_request, read_body
+from newapi.admin.respond import Body, ok, page, page_request, path_id, read_body
 from newapi.auth.guards import current_user, user_required
 from newapi.auth.ratelimit import enforce_search_limit
 from newapi.db.connection import MAIN_CONNECTION
 from newapi.errors import BadRequest, NotFound
 from newapi.models import Token
 from newapi.models.token import TOKEN_DISABLED, TOKEN_ENABLED, TOKEN_EXHAUSTED, TOKEN_EXPIRED
+from newapi.params import POSITIVE
 from newapi.state import app_state
 from newapi.store import tokens as store
 from newapi.store.common import deleted_now
@@ -99,15 +100,17 @@ async def search_tokens() -> Response:
     return page([store.token_json(t) for t in rows], total, req)
 
 
-@bp.get("/<int:token_id>")
+@bp.get("/<raw_id>")
 @user_required
-async def get_token(token_id: int) -> Response:
+async def get_token(raw_id: str) -> Response:
+    token_id = path_id("id", raw_id)
     return ok(store.token_json(await _own(token_id)))
 
 
-@bp.post("/<int:token_id>/key")
+@bp.post("/<raw_id>/key")
 @user_required
-async def reveal_key(token_id: int) -> Response:
+async def reveal_key(raw_id: str) -> Response:
+    token_id = path_id("id", raw_id)
     token = await _own(token_id)
     return ok({"key": token.key})
 
@@ -145,7 +148,7 @@ async def create_token() -> Response:
 @user_required
 async def update_token() -> Response:
     body = await read_body()
-    token_id = body.int("id")
+    token_id = body.int("id", bounds=POSITIVE)
     status_only = request.args.get("status_only", "") not in ("", "0", "false")
     if not status_only and "remain_quota" in body:
         # An absolute remain_quota must not have this node's unflushed usage subtracted after it.
@@ -173,9 +176,10 @@ async def update_token() -> Response:
     return ok(store.token_json(token))
 
 
-@bp.delete("/<int:token_id>")
+@bp.delete("/<raw_id>")
 @user_required
-async def delete_token(token_id: int) -> Response:
+async def delete_token(raw_id: str) -> Response:
+    token_id = path_id("id", raw_id)
     token = await _own(token_id)
     await Token.filter(id=token.id).update(deleted_at=deleted_now())
     await _invalidate(token.key)

@@ -21,7 +21,7 @@ from quart import Blueprint, Response, request
 from tortoise.transactions import in_transaction
 
 from newapi.admin.audit import audit
-from newapi.admin.respond import Body, ok, page, page_request, read_body
+from newapi.admin.respond import Body, int_arg, ok, page, page_request, path_id, read_body
 from newapi.admin.users import (
     check_password,
     check_username,
@@ -32,9 +32,11 @@ from newapi.admin.users import (
 from newapi.auth.guards import admin_required, current_user
 from newapi.auth.passwords import hash_password
 from newapi.auth.ratelimit import enforce_search_limit
+from newapi.auth.sessions import end_sessions
 from newapi.errors import BadRequest, Conflict, Forbidden, NotFound
 from newapi.models import User
 from newapi.models.user import ROLE_ADMIN, ROLE_COMMON, ROLE_ROOT, USER_DISABLED, USER_ENABLED
+from newapi.params import POSITIVE
 from newapi.state import app_state
 from newapi.store import users as store
 
@@ -69,20 +71,11 @@ async def _invalidate(user_id: int, *, with_tokens: bool = False) -> None:
 def _required_id(body: Body) -> int:
     if "id" not in body:
         raise BadRequest("id is required")
-    user_id = body.int("id")
-    if user_id <= 0:
-        raise BadRequest("id must be a positive integer")
-    return user_id
+    return body.int("id", bounds=POSITIVE)
 
 
 def _optional_int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"query parameter {name} must be an integer") from None
+    return int_arg(name, 0) if request.args.get(name, "").strip() else None
 
 
 def _label(user: User) -> str:
@@ -116,9 +109,10 @@ async def search_users() -> Response:
     return page([user_json(u) for u in rows], total, req)
 
 
-@bp.get("/<int:user_id>")
+@bp.get("/<raw_id>")
 @admin_required
-async def get_user(user_id: int) -> Response:
+async def get_user(raw_id: str) -> Response:
+    user_id = path_id("id", raw_id)
     return ok(user_json(await _target(user_id)))
 
 
@@ -213,6 +207,8 @@ async def update_user() -> Response:
         ):
             raise Conflict("the user's quota changed while saving; reload and try again")
     await _invalidate(target.id)
+    if "password" in changes:
+        await end_sessions(target.id)
     params: dict[str, Any] = {"username": target.username, "fields": sorted(changes)}
     if quota is not None:
         params.update(quota_from=target.quota or 0, quota_to=quota)
@@ -225,6 +221,8 @@ async def _set_status(target: User, status: int) -> dict[str, int]:
         raise BadRequest("the root user cannot be disabled")
     await store.live(id=target.id).update(status=status)
     await _invalidate(target.id, with_tokens=True)
+    if status == USER_DISABLED:
+        await end_sessions(target.id)
     return {"role": target.role or 0, "status": status}
 
 
@@ -242,6 +240,12 @@ async def _delete(target: User, body: Body) -> None:
     if not await store.soft_delete(target.id):
         raise NotFound(f"user {target.id} not found")
     await _invalidate(target.id, with_tokens=True)
+    await end_sessions(target.id)
+
+
+async def _logout(target: User, body: Body) -> None:
+    """Force logout: every session of the user ends on every node (access tokens stay)."""
+    await end_sessions(target.id)
 
 
 async def _promote(target: User, body: Body) -> dict[str, int]:
@@ -292,6 +296,7 @@ _ACTIONS: dict[str, Handler] = {
     "promote": _promote,
     "demote": _demote,
     "add_quota": _add_quota,
+    "logout": _logout,
 }
 
 
@@ -313,8 +318,10 @@ async def manage_user() -> Response:
 
 
 def _manage_content(action: str, target: User, params: dict[str, Any]) -> str:
+    if action == "logout":
+        return f"logged out every session of user {_label(target)}"
     if action != "add_quota":
-        return f"{action}d user {_label(target)}"  # every such action ends in "e"
+        return f"{action}d user {_label(target)}"  # every other such action ends in "e"
     mode, value = params["mode"], params["value"]
     if mode == "override":
         return f"set the quota of user {_label(target)} to {value}"
@@ -322,9 +329,10 @@ def _manage_content(action: str, target: User, params: dict[str, Any]) -> str:
     return f"{verb} {value} quota {'to' if mode == 'add' else 'from'} user {_label(target)}"
 
 
-@bp.delete("/<int:user_id>")
+@bp.delete("/<raw_id>")
 @admin_required
-async def delete_user(user_id: int) -> Response:
+async def delete_user(raw_id: str) -> Response:
+    user_id = path_id("id", raw_id)
     target = await _target(user_id)
     await _delete(target, Body({}))
     await audit(

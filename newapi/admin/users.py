@@ -5,15 +5,17 @@ from __future__ import annotations
 import secrets
 import string
 import time
+import unicodedata
 from typing import Any
 
 from quart import Blueprint, Response, session
 from tortoise.expressions import Q
 
-from newapi.admin.respond import ok, read_body
+from newapi.admin.respond import ok, read_body, read_form_or_body
 from newapi.auth.guards import current_user, user_required
 from newapi.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
 from newapi.auth.ratelimit import enforce
+from newapi.auth.sessions import EPOCH_FIELD, end_sessions, session_is_current, start_session
 from newapi.errors import BadRequest, Forbidden
 from newapi.models import Token, User
 from newapi.models.user import ROLE_COMMON, USER_ENABLED
@@ -23,6 +25,9 @@ from newapi.store.tokens import new_key
 bp = Blueprint("users", __name__, url_prefix="/api/user")
 
 MAX_USERNAME = 20
+# Cc control, Cf format (zero-width, bidi), Cs surrogate, Co private use, Cn unassigned,
+# Zl/Zp line and paragraph separators.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -65,10 +70,20 @@ def user_json(user: User, *, self_view: bool = False) -> dict[str, Any]:
     return data
 
 
-def check_username(username: str) -> str:
+def check_username(username: str, max_len: int = MAX_USERNAME) -> str:
+    """The username without surrounding spaces; refused when it hides characters.
+
+    Control and format characters (NUL, tabs, newlines, zero-width spaces and joiners, U+FEFF,
+    bidi overrides) make two names look the same in the console and in logs.
+    """
+    hidden = next((c for c in username if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        raise BadRequest(
+            f"username must not contain control or invisible characters (found U+{ord(hidden):04X})"
+        )
     username = username.strip()
-    if not username or len(username) > MAX_USERNAME:
-        raise BadRequest(f"username must be 1 to {MAX_USERNAME} characters")
+    if not username or len(username) > max_len:
+        raise BadRequest(f"username must be 1 to {max_len} characters")
     return username
 
 
@@ -133,7 +148,7 @@ async def login() -> Response:
     await enforce(state.cache, state.settings.critical_rate_limit, "CT")
     if not state.options.current.bool("PasswordLoginEnabled"):
         raise BadRequest("password login is disabled")
-    body = await read_body()
+    body = await read_form_or_body()
     name = body.str("username").strip()
     password = body.str("password")
     if not name or not password:
@@ -144,17 +159,8 @@ async def login() -> Response:
         raise BadRequest("wrong username or password, or the user is disabled")
     if user.status != USER_ENABLED:
         raise BadRequest("wrong username or password, or the user is disabled")
-    session.clear()
-    session.permanent = True
-    session.update(
-        {
-            "id": user.id,
-            "username": user.username,
-            "role": user.role,
-            "status": user.status,
-            "group": user.group,
-        }
-    )
+    fields = {"username": user.username, "role": user.role, "status": user.status}
+    await start_session(user.id, {**fields, "group": user.group})
     await User.filter(id=user.id).update(last_login_at=int(time.time()))
     return ok(
         {
@@ -170,6 +176,10 @@ async def login() -> Response:
 
 @bp.get("/logout")
 async def logout() -> Response:
+    """Ends every session of the user, on every node (a stale cookie ends only itself)."""
+    user_id = session.get("id")
+    if isinstance(user_id, int) and await session_is_current(user_id):
+        await end_sessions(user_id)
     session.clear()
     return ok()
 
@@ -203,6 +213,11 @@ async def update_self() -> Response:
     if changes:
         await User.filter(id=user.id).update(**changes)
         await app_state().entities.invalidate(user_ids=(user.id,))
+    if "password" in changes:
+        # Every other session ends; this one carries on under the new epoch.
+        epoch = await end_sessions(user.id)
+        if session.get("id") == user.id:
+            session[EPOCH_FIELD] = epoch
     return ok()
 
 

@@ -14,6 +14,7 @@ from typing import ParamSpec, TypeVar
 
 from quart import g, request, session
 
+from newapi.auth.sessions import session_is_current
 from newapi.errors import Forbidden, Unauthorized
 from newapi.models.user import ROLE_ADMIN, ROLE_COMMON, ROLE_ROOT, USER_ENABLED, User
 
@@ -24,6 +25,9 @@ R = TypeVar("R")
 async def authenticate() -> User:
     session_id = session.get("id")
     if session_id is not None:
+        if not isinstance(session_id, int) or not await session_is_current(session_id):
+            session.clear()
+            raise Unauthorized("not logged in: this session has ended")
         user = await User.filter(id=session_id, deleted_at__isnull=True).first()
     else:
         header = request.headers.get("Authorization", "").strip()

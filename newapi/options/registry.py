@@ -18,6 +18,7 @@ from typing import Any
 
 from newapi.billing import ratios
 from newapi.errors import BadRequest
+from newapi.params import plain_int
 
 
 class Kind(Enum):
@@ -249,9 +250,10 @@ def _check(kind: Kind | None, text: str) -> None:
         if text.lower() not in ("true", "false"):
             raise ValueError("true or false")
     elif kind is Kind.INT:
-        # Python's int() also takes " 5" and "1_000", which Go nodes sharing the table refuse.
-        if not _INTEGER.fullmatch(text):
-            raise ValueError("a whole number")
+        # Python's int() also takes " 5", "1_000" and "٣", which Go nodes sharing the table
+        # refuse; and a value past 64 bits would break every later read of the option.
+        if not _INTEGER.fullmatch(text) or plain_int(text) is None:
+            raise ValueError("a whole number within 64 bits")
     elif kind is Kind.FLOAT:
         if not _DECIMAL.fullmatch(text) or not math.isfinite(float(text)):
             raise ValueError("a finite decimal number")

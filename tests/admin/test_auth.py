@@ -42,9 +42,12 @@ async def test_self_needs_session_and_matching_header(anon: ApiClient, root: Api
 
 
 async def test_logout_ends_session(gateway: Gateway, root: ApiClient) -> None:
+    # Not root: logging out ends every session of the user, the module's root client's too.
+    created = await root.post("/api/user/", {"username": "leaver", "password": "leaver-pass-1"})
+    assert created.success, created.body
     client = ApiClient(gateway.url)
     try:
-        assert (await client.login(ROOT_USER, ROOT_PASSWORD)).success
+        assert (await client.login("leaver", "leaver-pass-1")).success
         assert (await client.get("/api/user/self")).success
         assert (await client.get("/api/user/logout")).success
         assert (await client.get("/api/user/self")).status == 401

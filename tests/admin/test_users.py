@@ -113,11 +113,12 @@ async def test_get_one_and_unknown_ids(root: ApiClient) -> None:
     missing = await root.get("/api/user/987654")
     assert missing.status == 200 and not missing.success and "not found" in missing.message
     not_an_id = await root.get("/api/user/abc")
-    assert not_an_id.status == 404 and not_an_id.body["success"] is False
+    assert not_an_id.status == 200 and not_an_id.message == "id must be an integer"
     huge = "9" * 25  # past 64 bits: must be "not found", never a driver error
-    # A path id beyond BIGINT matches no route (404 envelope); in a query it finds nothing.
+    # A path id beyond BIGINT is refused by name (as new-api's Atoi); in a query it finds nothing.
     for reply in (await root.get(f"/api/user/{huge}"), await root.delete(f"/api/user/{huge}")):
-        assert reply.status in (404, 405) and reply.body["success"] is False, reply.body
+        assert reply.status == 200 and reply.body["success"] is False, reply.body
+        assert reply.message.startswith("id must be between 1 and"), reply.body
     searched = await root.get("/api/user/search", params={"keyword": huge})
     assert searched.status == 200 and searched.success, searched.body
     assert (await root.get("/api/user/search", params={"keyword": huge})).data["items"] == []
@@ -299,7 +300,11 @@ async def test_disable_blocks_login_and_enable_restores(gateway: Gateway, root: 
         assert not (await fresh.login("switchy", PASSWORD)).success
         await fresh.close()
         assert (await _manage(root, user["id"], "enable")).data == {"role": 1, "status": 1}
-        assert (await session.get("/api/user/self")).success
+        # Disabling ended the sessions it had: enabling lets the user log in again, no more.
+        assert (await session.get("/api/user/self")).status == 401
+        again = await _login(gateway, "switchy")
+        assert (await again.get("/api/user/self")).success
+        await again.close()
     finally:
         await session.close()
 
