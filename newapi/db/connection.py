@@ -17,6 +17,11 @@ LOGS_APP = "logs"
 MAIN_CONNECTION = "default"
 LOGS_CONNECTION = "logs"
 _SECONDS = ("timeout", "connect_timeout")
+# Bounds on a server that is down or hung, unless the DSN sets its own: seconds to connect and
+# seconds for one statement (asyncpg's defaults are 60 s and no limit at all).
+CONNECT_TIMEOUT = 5.0
+COMMAND_TIMEOUT = 30.0
+POSTGRES_ENGINE = "newapi.db.postgres"  # asyncpg with connection failures translated
 
 
 def _mysql_tls(mode: str) -> ssl.SSLContext:
@@ -74,6 +79,9 @@ def connection_config(db: Database, pool_size: int) -> str | dict[str, Any]:
         credentials["server_settings"] = dict(db.server_settings)
     if db.engine == "postgres":
         credentials["init"] = _numbers_not_decimals
+        credentials.setdefault("timeout", CONNECT_TIMEOUT)
+        credentials.setdefault("command_timeout", COMMAND_TIMEOUT)
+        config["engine"] = POSTGRES_ENGINE
     return config
 
 

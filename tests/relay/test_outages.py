@@ -1,0 +1,243 @@
+"""Redis and the database stopped mid-traffic, then started again, without restarting newapi.
+
+Callers must get clear 503s in their own format (never a 401 that blames their key, never a
+500), nothing may wait without bound, and service must come back by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import openai
+
+from bench.fakes import FakeProviders
+from tests.conftest import StartGateway
+from tests.support.gateway import ApiClient, Gateway, setup_root
+from tests.support.private import PrivatePostgres
+
+HELLO = [{"role": "user", "content": "hi"}]
+MODEL = "gpt-4o-mini"
+CALL_TIMEOUT = 30.0  # far above the bound asserted: a hang shows as a slow outcome
+OUTAGE_SECONDS = 20
+RSS_GROWTH_MB = 40  # the most a 20-s outage under steady traffic may add to the server
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One relay call: when it started (monotonic), which API, the status and the body."""
+
+    started: float
+    seconds: float
+    api: str  # "openai" or "claude"
+    status: int  # 200, the error status, or 0 when no answer came (timeout, reset)
+    body: Any
+
+
+@dataclass
+class Traffic:
+    """Relay calls with the official SDKs (no retries), an OpenAI and a Claude call at a time."""
+
+    base_url: str
+    key: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def between(self, start: float, end: float) -> list[Outcome]:
+        return [o for o in self.outcomes if start <= o.started and o.started + o.seconds <= end]
+
+    async def run(self, pause: float = 0.05) -> None:
+        """Steady traffic until cancelled."""
+        while True:
+            await self.once()
+            await asyncio.sleep(pause)
+
+    async def once(self) -> list[Outcome]:
+        """One OpenAI and one Claude call at the same time; returns their outcomes."""
+        sdk_openai = openai.AsyncOpenAI(
+            base_url=self.base_url + "/v1", api_key=self.key, max_retries=0, timeout=CALL_TIMEOUT
+        )
+        sdk_claude = anthropic.AsyncAnthropic(
+            base_url=self.base_url, api_key=self.key, max_retries=0, timeout=CALL_TIMEOUT
+        )
+        async with sdk_openai, sdk_claude:
+            before = len(self.outcomes)
+            await asyncio.gather(self._openai(sdk_openai), self._claude(sdk_claude))
+            return self.outcomes[before:]
+
+    async def _openai(self, client: openai.AsyncOpenAI) -> None:
+        started = time.monotonic()
+        try:
+            reply = await client.chat.completions.create(model=MODEL, messages=HELLO)
+            self._note(started, "openai", 200, reply.model_dump())
+        except openai.APIStatusError as error:
+            self._note(started, "openai", error.status_code, _json(error.response))
+        except openai.APIConnectionError as error:
+            self._note(started, "openai", 0, repr(error))
+
+    async def _claude(self, client: anthropic.AsyncAnthropic) -> None:
+        started = time.monotonic()
+        try:
+            reply = await client.messages.create(model=MODEL, max_tokens=50, messages=HELLO)
+            self._note(started, "claude", 200, reply.model_dump())
+        except anthropic.APIStatusError as error:
+            self._note(started, "claude", error.status_code, _json(error.response))
+        except anthropic.APIConnectionError as error:
+            self._note(started, "claude", 0, repr(error))
+
+    def _note(self, started: float, api: str, status: int, body: Any) -> None:
+        self.outcomes.append(Outcome(started, time.monotonic() - started, api, status, body))
+
+
+def _json(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+@asynccontextmanager
+async def running(traffic: Traffic) -> AsyncIterator[Traffic]:
+    task = asyncio.create_task(traffic.run())
+    try:
+        yield traffic
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def assert_clear_503(outcomes: list[Outcome], message: str) -> None:
+    """Every failed call is a 503 in the caller's own format, naming the dependency."""
+    failed = [o for o in outcomes if o.status != 200]
+    assert failed, "the outage was never seen by a caller"
+    for outcome in failed:
+        assert outcome.status == 503, outcome
+        if outcome.api == "openai":
+            error = outcome.body["error"]
+            assert error["code"] == "service_unavailable" and error["type"], outcome
+        else:
+            assert outcome.body["type"] == "error", outcome
+            assert outcome.body["error"]["type"] == "api_error", outcome
+            error = outcome.body["error"]
+        assert error["message"].startswith(message), outcome
+
+
+async def provision(gateway_url: str, fake: FakeProviders) -> tuple[ApiClient, str]:
+    """Root, a channel on the fake upstream and a key (through the admin API)."""
+    root = await setup_root(gateway_url)
+    channel = {"type": 1, "name": "c", "key": "sk-up", "models": MODEL, "base_url": fake.url}
+    reply = await root.post("/api/channel/", {"mode": "single", "channel": channel})
+    assert reply.success, reply.body
+    return root, await new_key(root)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+async def timed(work: Any) -> tuple[float, Any]:
+    started = time.monotonic()
+    result = await work
+    return time.monotonic() - started, result
+
+
+async def new_key(root: ApiClient) -> str:
+    reply = await root.post("/api/token/", {"name": "fresh", "unlimited_quota": True})
+    assert reply.success, reply.body
+    return "sk-" + reply.data["key"]
+
+
+async def within(seconds: float, attempt: Callable[[], Awaitable[bool]]) -> float:
+    """Seconds until ``attempt()`` is true, polled every 0.2 s; fails after ``seconds``."""
+    started = time.monotonic()
+    while not await attempt():
+        if time.monotonic() - started > seconds:
+            raise AssertionError(f"not back within {seconds} s")
+        await asyncio.sleep(0.2)
+    return time.monotonic() - started
+
+
+async def watch_rss(pid: int, seconds: float) -> list[float]:
+    """RSS of ``pid`` once a second for ``seconds``."""
+    samples = []
+    for _ in range(int(seconds)):
+        samples.append(rss_mb(pid))
+        await asyncio.sleep(1)
+    return samples
+
+
+def gateway_pid(gateway: Gateway) -> int:
+    assert gateway.process is not None
+    return gateway.process.pid
+
+
+# ---- the database ----------------------------------------------------------------------------
+
+
+async def test_database_crash_gives_503s_keeps_cached_keys_and_recovers(
+    start_gateway: StartGateway,
+) -> None:
+    postgres = PrivatePostgres()
+    await postgres.create()
+    await postgres.start()
+    try:
+        async with FakeProviders.start() as fake:
+            gateway = await start_gateway(
+                SQL_DSN=postgres.dsn, BATCH_UPDATE_INTERVAL="1", SYNC_FREQUENCY="60"
+            )
+            root, key = await provision(gateway.url, fake)
+            try:
+                await _database_outage(gateway, root, key, postgres)
+            finally:
+                await root.close()
+    finally:
+        await postgres.remove()
+    assert "unhandled error" not in gateway.log_text(), gateway.log_text()
+
+
+async def _database_outage(
+    gateway: Gateway, root: ApiClient, key: str, postgres: PrivatePostgres
+) -> None:
+    unseen = Traffic(gateway.url, await new_key(root))  # never used: not in any cache
+    async with running(Traffic(gateway.url, key)) as traffic:
+        await asyncio.sleep(1)
+        down = time.monotonic()
+        await postgres.crash()
+        admin_seconds, admin = await timed(root.get("/api/channel/", params={"p": 1}))
+        refused = await unseen.once()
+        rss = await watch_rss(gateway_pid(gateway), OUTAGE_SECONDS)
+        await postgres.start()
+        up = time.monotonic()
+        admin_back = await within(15, lambda: _admin_answers(root))
+        key_back = await within(15, lambda: _both_succeed(unseen))
+    print(f"\ndatabase outage: RSS {rss[0]:.1f} -> {max(rss):.1f} MB over {len(rss)} s, ")
+    print(f"admin back in {admin_back:.1f} s, a new key in {key_back:.1f} s after the start")
+    # Keys in the node's cache (SYNC_FREQUENCY) keep being served without the database.
+    during = traffic.between(down, up)
+    assert len(during) > 5  # steady traffic went on (fewer on a loaded box)
+    assert [o for o in during if o.status != 200] == []
+    assert admin.status == 503 and admin.body == {
+        "success": False,
+        "message": "database unavailable",
+    }
+    assert admin_seconds < 3
+    assert_clear_503(refused, "database unavailable")
+    assert max(o.seconds for o in refused) < 3
+    assert max(rss) - rss[0] < RSS_GROWTH_MB
+
+
+async def _admin_answers(root: ApiClient) -> bool:
+    return (await root.get("/api/channel/", params={"p": 1})).success
+
+
+async def _both_succeed(traffic: Traffic) -> bool:
+    return {o.status for o in await traffic.once()} == {200}
