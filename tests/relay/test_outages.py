@@ -16,17 +16,20 @@ from typing import Any
 
 import anthropic
 import openai
+from redis import asyncio as aioredis
 
 from bench.fakes import FakeProviders
+from newapi.cache.redis import CHANGES_CHANNEL
 from tests.conftest import StartGateway
 from tests.support.gateway import ApiClient, Gateway, setup_root
-from tests.support.private import PrivatePostgres
+from tests.support.private import PrivatePostgres, PrivateRedis
 
 HELLO = [{"role": "user", "content": "hi"}]
 MODEL = "gpt-4o-mini"
 CALL_TIMEOUT = 30.0  # far above the bound asserted: a hang shows as a slow outcome
 OUTAGE_SECONDS = 20
 RSS_GROWTH_MB = 40  # the most a 20-s outage under steady traffic may add to the server
+HUNG_BOUND_SECONDS = 4.5  # a hung Redis: a 2-s read timeout, plus waiting for a connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,12 @@ class Traffic:
     outcomes: list[Outcome] = field(default_factory=list)
 
     def between(self, start: float, end: float) -> list[Outcome]:
-        return [o for o in self.outcomes if start <= o.started and o.started + o.seconds <= end]
+        """The calls started from ``start`` to ``end`` (however long they took)."""
+        return [o for o in self.outcomes if start <= o.started <= end]
+
+    def overlapping(self, start: float, end: float) -> list[Outcome]:
+        """The calls in flight at some moment from ``start`` to ``end``."""
+        return [o for o in self.outcomes if o.started <= end and o.started + o.seconds >= start]
 
     async def run(self, pause: float = 0.05) -> None:
         """Steady traffic until cancelled."""
@@ -222,7 +230,7 @@ async def _database_outage(
     print(f"\ndatabase outage: RSS {rss[0]:.1f} -> {max(rss):.1f} MB over {len(rss)} s, ")
     print(f"admin back in {admin_back:.1f} s, a new key in {key_back:.1f} s after the start")
     # Keys in the node's cache (SYNC_FREQUENCY) keep being served without the database.
-    during = traffic.between(down, up)
+    during = traffic.overlapping(down, up)
     assert len(during) > 5  # steady traffic went on (fewer on a loaded box)
     assert [o for o in during if o.status != 200] == []
     assert admin.status == 503 and admin.body == {
@@ -241,3 +249,69 @@ async def _admin_answers(root: ApiClient) -> bool:
 
 async def _both_succeed(traffic: Traffic) -> bool:
     return {o.status for o in await traffic.once()} == {200}
+
+
+# ---- Redis -----------------------------------------------------------------------------------
+
+
+async def test_redis_killed_or_hung_gives_503s_and_recovers(start_gateway: StartGateway) -> None:
+    redis = PrivateRedis()
+    await redis.start()
+    try:
+        async with FakeProviders.start() as fake:
+            gateway = await start_gateway(REDIS_CONN_STRING=redis.url, BATCH_UPDATE_INTERVAL="1")
+            root, key = await provision(gateway.url, fake)
+            try:
+                await _redis_killed(gateway, root, key, redis)
+                await _redis_hung(gateway, key, redis)
+            finally:
+                await root.close()
+    finally:
+        await redis.kill()
+    assert "unhandled error" not in gateway.log_text(), gateway.log_text()
+
+
+async def _redis_killed(gateway: Gateway, root: ApiClient, key: str, redis: PrivateRedis) -> None:
+    async with running(Traffic(gateway.url, key)) as traffic:
+        await asyncio.sleep(1)
+        down = time.monotonic()
+        await redis.kill()
+        rss = await watch_rss(gateway_pid(gateway), OUTAGE_SECONDS)
+        await redis.start()  # empty, as after a crash: entries reload from the database
+        up = time.monotonic()
+        back = await within(10, lambda: _both_succeed(traffic))
+        followed = await within(5, lambda: _change_feed_followed(redis))
+    print(f"\nRedis killed: RSS {rss[0]:.1f} -> {max(rss):.1f} MB over {len(rss)} s, ")
+    print(f"relay back in {back:.1f} s, change feed followed again in {followed:.1f} s")
+    during = traffic.between(down + 0.5, up)
+    assert len(during) > 5
+    assert_clear_503(during, "cache unavailable")
+    assert max(o.seconds for o in during) < 1  # refused at once: nothing to wait for
+    assert max(rss) - rss[0] < RSS_GROWTH_MB
+
+
+async def _redis_hung(gateway: Gateway, key: str, redis: PrivateRedis) -> None:
+    """A Redis that accepts connections and never answers: bounded waits, then 503s."""
+    async with running(Traffic(gateway.url, key)) as traffic:
+        await asyncio.sleep(1)
+        down = time.monotonic()
+        redis.freeze()
+        await asyncio.sleep(8)
+        redis.thaw()
+        up = time.monotonic()
+        back = await within(10, lambda: _both_succeed(traffic))
+    print(f"Redis hung: relay back in {back:.1f} s after it answered again")
+    during = traffic.overlapping(down, up)
+    assert len(during) >= 2
+    assert max(o.seconds for o in during) < HUNG_BOUND_SECONDS, during
+    assert_clear_503(during, "cache unavailable")
+
+
+async def _change_feed_followed(redis: PrivateRedis) -> bool:
+    """The gateway subscribed to the change feed again (admin writes of other nodes)."""
+    client = aioredis.from_url(redis.url)
+    try:
+        counts = await client.pubsub_numsub(CHANGES_CHANNEL)
+    finally:
+        await client.aclose()
+    return dict(counts).get(CHANGES_CHANNEL.encode(), 0) >= 1
