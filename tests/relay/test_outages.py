@@ -158,10 +158,15 @@ async def timed(work: Any) -> tuple[float, Any]:
     return time.monotonic() - started, result
 
 
-async def new_key(root: ApiClient) -> str:
+async def new_token(root: ApiClient) -> tuple[int, str]:
+    """A new unlimited key of root: (token id, "sk-...")."""
     reply = await root.post("/api/token/", {"name": "fresh", "unlimited_quota": True})
     assert reply.success, reply.body
-    return "sk-" + reply.data["key"]
+    return int(reply.data["id"]), "sk-" + reply.data["key"]
+
+
+async def new_key(root: ApiClient) -> str:
+    return (await new_token(root))[1]
 
 
 async def within(seconds: float, attempt: Callable[[], Awaitable[bool]]) -> float:
@@ -272,10 +277,15 @@ async def test_redis_killed_or_hung_gives_503s_and_recovers(start_gateway: Start
 
 
 async def _redis_killed(gateway: Gateway, root: ApiClient, key: str, redis: PrivateRedis) -> None:
+    spare, _ = await new_token(root)
     async with running(Traffic(gateway.url, key)) as traffic:
         await asyncio.sleep(1)
         down = time.monotonic()
         await redis.kill()
+        # Admin reads need only the database; a write that must drop cached entries is
+        # committed, then answered 503 (the cache could not be told).
+        read = await root.get("/api/channel/", params={"p": 1})
+        write = await root.put("/api/token/", {"id": spare, "name": "renamed"})
         rss = await watch_rss(gateway_pid(gateway), OUTAGE_SECONDS)
         await redis.start()  # empty, as after a crash: entries reload from the database
         up = time.monotonic()
@@ -287,6 +297,11 @@ async def _redis_killed(gateway: Gateway, root: ApiClient, key: str, redis: Priv
     assert len(during) > 5
     assert_clear_503(during, "cache unavailable")
     assert max(o.seconds for o in during) < 1  # refused at once: nothing to wait for
+    assert read.success and read.data["total"] == 1
+    assert write.status == 503
+    assert write.body == {"success": False, "message": "cache unavailable: ConnectionError"}
+    renamed = await root.get(f"/api/token/{spare}")
+    assert renamed.success and renamed.data["name"] == "renamed"
     assert max(rss) - rss[0] < RSS_GROWTH_MB
 
 
