@@ -23,8 +23,10 @@ from tortoise.exceptions import DBConnectionError
 
 T = TypeVar("T")
 
-# What a stopped, crashed, restarting or unreachable server raises (OSError covers refused
-# and reset connections and connect timeouts; InterfaceError a connection asyncpg closed).
+# What a stopped, crashed, restarting, hung or unreachable server raises: OSError covers
+# refused and reset connections and the connect and statement timeouts; InterfaceError is
+# what asyncpg raises on a connection the server dropped (Tortoise's rollback after a query
+# that lost its server: "the underlying connection is closed").
 LOST_SERVER = (
     OSError,
     asyncpg.PostgresConnectionError,
@@ -60,9 +62,12 @@ class _Transaction(_LostServerTranslated, TransactionWrapper):
 
 
 class _PooledTransaction(TransactionContextPooled):
+    # Acquiring the connection, the commit and the rollback are outside Tortoise's translation.
     async def __aenter__(self) -> Any:
-        # Acquiring the transaction's connection is outside Tortoise's translation.
         return await translated(super().__aenter__())
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        await translated(super().__aexit__(exc_type, exc_val, exc_tb))
 
 
 client_class = PostgresClient

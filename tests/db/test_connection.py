@@ -39,7 +39,7 @@ def test_a_connect_timeout_in_the_dsn_wins() -> None:
         asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
         asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
         asyncpg.exceptions.AdminShutdownError("terminating connection"),
-        asyncpg.InterfaceError("connection is closed"),
+        asyncpg.InterfaceError("cannot call Transaction.rollback(): the connection is closed"),
     ],
 )
 async def test_a_lost_server_is_db_connection_error_named_by_type(lost: Exception) -> None:

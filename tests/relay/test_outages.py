@@ -222,7 +222,7 @@ async def _database_outage(
 ) -> None:
     unseen = Traffic(gateway.url, await new_key(root))  # never used: not in any cache
     async with running(Traffic(gateway.url, key)) as traffic:
-        await asyncio.sleep(1)
+        await within(15, lambda: _answered(traffic))
         down = time.monotonic()
         await postgres.crash()
         admin_seconds, admin = await timed(root.get("/api/channel/", params={"p": 1}))
@@ -234,6 +234,9 @@ async def _database_outage(
         key_back = await within(15, lambda: _both_succeed(unseen))
     print(f"\ndatabase outage: RSS {rss[0]:.1f} -> {max(rss):.1f} MB over {len(rss)} s, ")
     print(f"admin back in {admin_back:.1f} s, a new key in {key_back:.1f} s after the start")
+    answered = sum(o.status == 200 for o in traffic.outcomes + unseen.outcomes)
+    logged = await within(15, lambda: _logged(root, answered))
+    print(f"{answered} answered calls all logged {logged:.1f} s after the database came back")
     # Keys in the node's cache (SYNC_FREQUENCY) keep being served without the database.
     during = traffic.overlapping(down, up)
     assert len(during) > 5  # steady traffic went on (fewer on a loaded box)
@@ -246,6 +249,17 @@ async def _database_outage(
     assert_clear_503(refused, "database unavailable")
     assert max(o.seconds for o in refused) < 3
     assert max(rss) - rss[0] < RSS_GROWTH_MB
+
+
+async def _logged(root: ApiClient, count: int) -> bool:
+    """The usage writer has flushed ``count`` consume logs (kept while the database was away)."""
+    reply = await root.get("/api/log/", params={"type": 2, "page_size": 1})
+    return reply.success and reply.data["total"] >= count
+
+
+async def _answered(traffic: Traffic) -> bool:
+    """Both APIs answered before the outage (the key is in the gateway's caches)."""
+    return {o.api for o in traffic.outcomes if o.status == 200} == {"openai", "claude"}
 
 
 async def _admin_answers(root: ApiClient) -> bool:
@@ -279,7 +293,7 @@ async def test_redis_killed_or_hung_gives_503s_and_recovers(start_gateway: Start
 async def _redis_killed(gateway: Gateway, root: ApiClient, key: str, redis: PrivateRedis) -> None:
     spare, _ = await new_token(root)
     async with running(Traffic(gateway.url, key)) as traffic:
-        await asyncio.sleep(1)
+        await within(15, lambda: _answered(traffic))
         down = time.monotonic()
         await redis.kill()
         # Admin reads need only the database; a write that must drop cached entries is
@@ -308,7 +322,7 @@ async def _redis_killed(gateway: Gateway, root: ApiClient, key: str, redis: Priv
 async def _redis_hung(gateway: Gateway, key: str, redis: PrivateRedis) -> None:
     """A Redis that accepts connections and never answers: bounded waits, then 503s."""
     async with running(Traffic(gateway.url, key)) as traffic:
-        await asyncio.sleep(1)
+        await within(15, lambda: _answered(traffic))
         down = time.monotonic()
         redis.freeze()
         await asyncio.sleep(8)
