@@ -29,7 +29,9 @@ MODEL = "gpt-4o-mini"
 CALL_TIMEOUT = 30.0  # far above the bound asserted: a hang shows as a slow outcome
 OUTAGE_SECONDS = 20
 RSS_GROWTH_MB = 40  # the most a 20-s outage under steady traffic may add to the server
-HUNG_BOUND_SECONDS = 4.5  # a hung Redis: a 2-s read timeout, plus waiting for a connection
+# A hung Redis: a 2-s read timeout plus waiting for a connection; a hung database: the relay's
+# 3-s lookup bound.
+HUNG_BOUND_SECONDS = 4.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +212,7 @@ async def test_database_crash_gives_503s_keeps_cached_keys_and_recovers(
             root, key = await provision(gateway.url, fake)
             try:
                 await _database_outage(gateway, root, key, postgres)
+                await _database_hung(gateway, root, key, postgres)
             finally:
                 await root.close()
     finally:
@@ -249,6 +252,31 @@ async def _database_outage(
     assert_clear_503(refused, "database unavailable")
     assert max(o.seconds for o in refused) < 3
     assert max(rss) - rss[0] < RSS_GROWTH_MB
+
+
+async def _database_hung(
+    gateway: Gateway, root: ApiClient, key: str, postgres: PrivatePostgres
+) -> None:
+    """A server that accepts connections and never answers: known keys are still served, a
+    key the gateway must look up is refused within seconds, not after the statement timeout."""
+    unseen = Traffic(gateway.url, await new_key(root))
+    async with running(Traffic(gateway.url, key)) as traffic:
+        await within(15, lambda: _answered(traffic))
+        postgres.freeze()
+        down = time.monotonic()
+        try:
+            refused = await unseen.once()
+            await asyncio.sleep(2)
+        finally:
+            postgres.thaw()
+        up = time.monotonic()
+        back = await within(15, lambda: _both_succeed(unseen))
+    print(f"database hung: a new key served {back:.1f} s after it answered again")
+    during = traffic.between(down, up)
+    assert len(during) > 2
+    assert [o for o in during if o.status != 200] == []
+    assert max(o.seconds for o in refused) < HUNG_BOUND_SECONDS, refused
+    assert_clear_503(refused, "database unavailable")
 
 
 async def _logged(root: ApiClient, count: int) -> bool:

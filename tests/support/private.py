@@ -142,6 +142,21 @@ class PrivatePostgres:
         await _run(*self._as_postgres("pg_ctl", "stop", "-w", "-m", "immediate", "-D", data))
         await _wait_port(self.port, up=False)
 
+    def _pids(self) -> list[int]:
+        """The postmaster and its children (backends, checkpointer, ...)."""
+        postmaster = int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        return [postmaster, *map(int, children)]
+
+    def freeze(self) -> None:
+        """A hung server: connections are accepted (by the kernel), queries never answered."""
+        for pid in self._pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._pids():
+            os.kill(pid, signal.SIGCONT)
+
     async def remove(self) -> None:
         """Stop the server if it runs and delete the cluster."""
         data = str(self.directory / "data")
