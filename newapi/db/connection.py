@@ -21,7 +21,8 @@ _SECONDS = ("timeout", "connect_timeout")
 # seconds for one statement (asyncpg's defaults are 60 s and no limit at all).
 CONNECT_TIMEOUT = 5.0
 COMMAND_TIMEOUT = 30.0
-POSTGRES_ENGINE = "newapi.db.postgres"  # asyncpg with connection failures translated
+# Tortoise's engines with a lost server translated to DBConnectionError (newapi.db.lost).
+ENGINES = {"postgres": "newapi.db.postgres", "mysql": "newapi.db.mysql"}
 
 
 def _mysql_tls(mode: str) -> ssl.SSLContext:
@@ -81,7 +82,9 @@ def connection_config(db: Database, pool_size: int) -> str | dict[str, Any]:
         credentials["init"] = _numbers_not_decimals
         credentials.setdefault("timeout", CONNECT_TIMEOUT)
         credentials.setdefault("command_timeout", COMMAND_TIMEOUT)
-        config["engine"] = POSTGRES_ENGINE
+    if db.engine == "mysql":
+        credentials.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    config["engine"] = ENGINES[db.engine]
     return config
 
 

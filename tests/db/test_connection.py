@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncmy.errors
 import asyncpg
 import pytest
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from newapi.config import parse_dsn
 from newapi.db.connection import COMMAND_TIMEOUT, CONNECT_TIMEOUT, connection_config
-from newapi.db.postgres import translated
+from newapi.db.lost import translated
 
 
 def credentials(dsn: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -28,6 +29,32 @@ def test_postgres_waits_are_bounded_and_lost_servers_translated() -> None:
 def test_a_connect_timeout_in_the_dsn_wins() -> None:
     _, got = credentials("postgres://app@db.example.com/newapi?connect_timeout=12")
     assert got["timeout"] == 12.0
+    _, got = credentials("root:@tcp(db:3306)/newapi?timeout=12s")
+    assert got["connect_timeout"] == 12.0
+
+
+def test_mysql_connect_is_bounded_and_lost_servers_translated() -> None:
+    config, got = credentials("root:@tcp(db:3306)/newapi?charset=utf8mb4&parseTime=True")
+    assert config["engine"] == "newapi.db.mysql"
+    assert got["connect_timeout"] == CONNECT_TIMEOUT
+
+
+@pytest.mark.parametrize("code", [2002, 2003, 2006, 2013, 2055])
+async def test_a_lost_mysql_server_is_db_connection_error(code: int) -> None:
+    async def fail() -> None:
+        # Tortoise's MySQL client wraps the driver's error as its argument.
+        raise OperationalError(asyncmy.errors.OperationalError(code, "Lost connection"))
+
+    with pytest.raises(DBConnectionError, match=r"^database unavailable: OperationalError$"):
+        await translated(fail())
+
+
+async def test_a_mysql_sql_error_is_left_as_it_is() -> None:
+    async def fail() -> None:
+        raise OperationalError(asyncmy.errors.ProgrammingError(1064, "You have an error"))
+
+    with pytest.raises(OperationalError):
+        await translated(fail())
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,14 @@ from typing import Any
 
 import anthropic
 import openai
+import pytest
 from redis import asyncio as aioredis
 
 from bench.fakes import FakeProviders
 from newapi.cache.redis import CHANGES_CHANNEL
 from tests.conftest import StartGateway
 from tests.support.gateway import ApiClient, Gateway, setup_root
-from tests.support.private import PrivatePostgres, PrivateRedis
+from tests.support.private import PrivateMariaDB, PrivatePostgres, PrivateRedis
 
 HELLO = [{"role": "user", "content": "hi"}]
 MODEL = "gpt-4o-mini"
@@ -198,40 +199,44 @@ def gateway_pid(gateway: Gateway) -> int:
 # ---- the database ----------------------------------------------------------------------------
 
 
+DatabaseServer = PrivatePostgres | PrivateMariaDB
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
 async def test_database_crash_gives_503s_keeps_cached_keys_and_recovers(
-    start_gateway: StartGateway,
+    start_gateway: StartGateway, engine: str
 ) -> None:
-    postgres = PrivatePostgres()
-    await postgres.create()
-    await postgres.start()
+    server: DatabaseServer = PrivatePostgres() if engine == "postgres" else PrivateMariaDB()
+    await server.create()
+    await server.start()
     try:
         async with FakeProviders.start() as fake:
             gateway = await start_gateway(
-                SQL_DSN=postgres.dsn, BATCH_UPDATE_INTERVAL="1", SYNC_FREQUENCY="60"
+                SQL_DSN=server.dsn, BATCH_UPDATE_INTERVAL="1", SYNC_FREQUENCY="60"
             )
             root, key = await provision(gateway.url, fake)
             try:
-                await _database_outage(gateway, root, key, postgres)
-                await _database_hung(gateway, root, key, postgres)
+                await _database_outage(gateway, root, key, server)
+                await _database_hung(gateway, root, key, server)
             finally:
                 await root.close()
     finally:
-        await postgres.remove()
+        await server.remove()
     assert "unhandled error" not in gateway.log_text(), gateway.log_text()
 
 
 async def _database_outage(
-    gateway: Gateway, root: ApiClient, key: str, postgres: PrivatePostgres
+    gateway: Gateway, root: ApiClient, key: str, server: DatabaseServer
 ) -> None:
     unseen = Traffic(gateway.url, await new_key(root))  # never used: not in any cache
     async with running(Traffic(gateway.url, key)) as traffic:
         await within(15, lambda: _answered(traffic))
         down = time.monotonic()
-        await postgres.crash()
+        await server.crash()
         admin_seconds, admin = await timed(root.get("/api/channel/", params={"p": 1}))
         refused = await unseen.once()
         rss = await watch_rss(gateway_pid(gateway), OUTAGE_SECONDS)
-        await postgres.start()
+        await server.start()
         up = time.monotonic()
         admin_back = await within(15, lambda: _admin_answers(root))
         key_back = await within(15, lambda: _both_succeed(unseen))
@@ -255,20 +260,20 @@ async def _database_outage(
 
 
 async def _database_hung(
-    gateway: Gateway, root: ApiClient, key: str, postgres: PrivatePostgres
+    gateway: Gateway, root: ApiClient, key: str, server: DatabaseServer
 ) -> None:
     """A server that accepts connections and never answers: known keys are still served, a
     key the gateway must look up is refused within seconds, not after the statement timeout."""
     unseen = Traffic(gateway.url, await new_key(root))
     async with running(Traffic(gateway.url, key)) as traffic:
         await within(15, lambda: _answered(traffic))
-        postgres.freeze()
+        server.freeze()
         down = time.monotonic()
         try:
             refused = await unseen.once()
             await asyncio.sleep(2)
         finally:
-            postgres.thaw()
+            server.thaw()
         up = time.monotonic()
         back = await within(15, lambda: _both_succeed(unseen))
     print(f"database hung: a new key served {back:.1f} s after it answered again")

@@ -163,3 +163,62 @@ class PrivatePostgres:
         if (self.directory / "data" / "postmaster.pid").exists():
             await _run(*self._as_postgres("pg_ctl", "stop", "-w", "-m", "immediate", "-D", data))
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@dataclass
+class PrivateMariaDB:
+    """A private MariaDB server (root without a password) in a temporary directory."""
+
+    directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="newapi-my-")))
+    port: int = 0
+    process: asyncio.subprocess.Process | None = None
+
+    @property
+    def dsn(self) -> str:
+        """A go-sql-driver DSN, as new-api users write it (the database is made by start)."""
+        return f"root:@tcp(127.0.0.1:{self.port})/newapi?charset=utf8mb4&parseTime=True"
+
+    async def create(self) -> None:
+        install = require_binary("mariadb-install-db")
+        data = str(self.directory / "data")
+        await _run(
+            install,
+            *("--no-defaults", f"--datadir={data}", "--user=root", "--skip-test-db"),
+            "--auth-root-authentication-method=normal",  # root by password (none), not socket
+        )
+        self.port = free_port()
+
+    async def start(self) -> None:
+        server = require_binary("mariadbd")
+        self.process = await asyncio.create_subprocess_exec(
+            server,
+            *("--no-defaults", f"--datadir={self.directory / 'data'}", f"--port={self.port}"),
+            *("--bind-address=127.0.0.1", f"--socket={self.directory / 'sock'}", "--user=root"),
+            *("--skip-log-bin", "--innodb-buffer-pool-size=32M"),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        await _wait_port(self.port, up=True)
+        client = require_binary("mariadb")
+        sql = "CREATE DATABASE IF NOT EXISTS newapi CHARACTER SET utf8mb4"
+        await _run(client, "-h127.0.0.1", f"-P{self.port}", "-uroot", "-e", sql)
+
+    async def crash(self) -> None:
+        """SIGKILL: the server is gone without a goodbye, as in a crash."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+        await _wait_port(self.port, up=False)
+
+    def freeze(self) -> None:
+        """A hung server: connections are accepted (by the kernel), queries never answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    async def remove(self) -> None:
+        await self.crash()
+        shutil.rmtree(self.directory, ignore_errors=True)
