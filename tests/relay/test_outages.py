@@ -207,9 +207,9 @@ async def test_database_crash_gives_503s_keeps_cached_keys_and_recovers(
     start_gateway: StartGateway, engine: str
 ) -> None:
     server: DatabaseServer = PrivatePostgres() if engine == "postgres" else PrivateMariaDB()
-    await server.create()
-    await server.start()
     try:
+        await server.create()
+        await server.start()
         async with FakeProviders.start() as fake:
             gateway = await start_gateway(
                 SQL_DSN=server.dsn, BATCH_UPDATE_INTERVAL="1", SYNC_FREQUENCY="60"
@@ -308,8 +308,8 @@ async def _both_succeed(traffic: Traffic) -> bool:
 
 async def test_redis_killed_or_hung_gives_503s_and_recovers(start_gateway: StartGateway) -> None:
     redis = PrivateRedis()
-    await redis.start()
     try:
+        await redis.start()
         async with FakeProviders.start() as fake:
             gateway = await start_gateway(REDIS_CONN_STRING=redis.url, BATCH_UPDATE_INTERVAL="1")
             root, key = await provision(gateway.url, fake)

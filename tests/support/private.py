@@ -83,9 +83,11 @@ class PrivateRedis:
     async def kill(self) -> None:
         """A crash: SIGKILL, no goodbye to the clients."""
         if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen server dies on SIGKILL too
             self.process.kill()
             await self.process.wait()
-        await _wait_port(self.port, up=False)
+        if self.port:
+            await _wait_port(self.port, up=False)
 
     def freeze(self) -> None:
         """A hung server: it accepts connections (the kernel does) but never answers."""
@@ -208,7 +210,8 @@ class PrivateMariaDB:
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
-        await _wait_port(self.port, up=False)
+        if self.port:
+            await _wait_port(self.port, up=False)
 
     def freeze(self) -> None:
         """A hung server: connections are accepted (by the kernel), queries never answered."""
