@@ -33,6 +33,7 @@ from newapi.errors import (
     NotFound,
     PayloadTooLarge,
     RelayError,
+    ServiceUnavailable,
     admin_body,
 )
 from newapi.protocol import tokens
@@ -164,10 +165,7 @@ async def _global_api_rate_limit() -> None:
 def _install_error_handlers(app: Quart) -> None:
     @app.errorhandler(GatewayError)
     async def gateway_error(error: GatewayError) -> Response:
-        body, status = admin_body(error)
-        response = json_response(body, status)
-        response.headers.update(error.headers)
-        return response
+        return await _render(error)
 
     @app.errorhandler(IntegrityError)
     async def integrity_error(error: IntegrityError) -> Response:
@@ -178,8 +176,9 @@ def _install_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(DBConnectionError)
     async def database_down(error: DBConnectionError) -> Response:
-        log.error("database unavailable: %s", type(error).__name__)
-        return json_response({"success": False, "message": "database unavailable"}, 503)
+        # The message names the failure's type only (newapi.db.postgres): no DSN, no password.
+        log.error("%s on %s %s", error, request.method, request.path)
+        return await _render(ServiceUnavailable("database unavailable"))
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
@@ -203,6 +202,16 @@ def _install_error_handlers(app: Quart) -> None:
         if _is_relay_path():
             return await render_error(RelayError("internal error in the gateway"))
         return json_response({"success": False, "message": "internal server error"}, 500)
+
+
+async def _render(error: GatewayError) -> Response:
+    """``error`` in the caller's format: the relay's (OpenAI, Claude) or the admin envelope."""
+    if _is_relay_path():
+        return await render_error(error)
+    body, status = admin_body(error)
+    response = json_response(body, status)
+    response.headers.update(error.headers)
+    return response
 
 
 def _is_relay_path() -> bool:

@@ -67,6 +67,10 @@ return {-1, 0}
 """
 
 
+# Seconds to connect, to get an answer, and to wait for a free connection of the pool: a hung
+# or unreachable Redis answers 503 within about twice this (Redis answers in microseconds).
+TIMEOUT = 2.0
+
 # Every process sharing the Redis hears on this channel which shared state an admin changed.
 CHANGES_CHANNEL = "newapi:changes"
 
@@ -74,11 +78,15 @@ CHANGES_CHANNEL = "newapi:changes"
 class RedisCache:
     """The shared cache for several nodes. Redis errors become :class:`ServiceUnavailable`."""
 
-    def __init__(self, url: str, pool_size: int = 10, wait_seconds: float = 5.0) -> None:
+    def __init__(self, url: str, pool_size: int = 10, timeout: float = TIMEOUT) -> None:
         # A blocking pool makes a burst wait for a free connection instead of failing with
         # "Too many connections" (what redis-py's default pool does past its limit).
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=max(pool_size, 1), timeout=wait_seconds
+            url,
+            max_connections=max(pool_size, 1),
+            timeout=timeout,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
         )
         self._redis = aioredis.Redis(connection_pool=pool)
         self._reserve = self._redis.register_script(_RESERVE)

@@ -17,6 +17,12 @@ LOGS_APP = "logs"
 MAIN_CONNECTION = "default"
 LOGS_CONNECTION = "logs"
 _SECONDS = ("timeout", "connect_timeout")
+# Bounds on a server that is down or hung, unless the DSN sets its own: seconds to connect and
+# seconds for one statement (asyncpg's defaults are 60 s and no limit at all).
+CONNECT_TIMEOUT = 5.0
+COMMAND_TIMEOUT = 30.0
+# Tortoise's engines with a lost server translated to DBConnectionError (newapi.db.lost).
+ENGINES = {"postgres": "newapi.db.postgres", "mysql": "newapi.db.mysql"}
 
 
 def _mysql_tls(mode: str) -> ssl.SSLContext:
@@ -74,6 +80,11 @@ def connection_config(db: Database, pool_size: int) -> str | dict[str, Any]:
         credentials["server_settings"] = dict(db.server_settings)
     if db.engine == "postgres":
         credentials["init"] = _numbers_not_decimals
+        credentials.setdefault("timeout", CONNECT_TIMEOUT)
+        credentials.setdefault("command_timeout", COMMAND_TIMEOUT)
+    if db.engine == "mysql":
+        credentials.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    config["engine"] = ENGINES[db.engine]
     return config
 
 
