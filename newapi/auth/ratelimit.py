@@ -1,12 +1,21 @@
-"""Fixed-window rate limits per client IP, counted in the shared cache."""
+"""Fixed-window rate limits per client IP, counted in the shared cache.
+
+These guard the admin API against floods, not money: while the cache is unreachable they let
+requests through (logged), so ``/api/status`` and access-token scripts keep answering during a
+Redis outage instead of every ``/api`` call failing with it (new-api answers 500 there).
+"""
 
 from __future__ import annotations
+
+import logging
 
 from quart import request
 
 from newapi.cache.base import Cache
 from newapi.config import RateLimit
-from newapi.errors import RateLimited
+from newapi.errors import RateLimited, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def client_ip() -> str:
@@ -16,7 +25,11 @@ def client_ip() -> str:
 async def enforce(cache: Cache, limit: RateLimit, mark: str) -> None:
     if not limit.enabled:
         return
-    count = await cache.hit(f"rateLimit:{mark}{client_ip()}", limit.duration)
+    try:
+        count = await cache.hit(f"rateLimit:{mark}{client_ip()}", limit.duration)
+    except ServiceUnavailable as error:
+        log.warning("rate limit %s not counted: %s", mark, error.message)
+        return
     if count > limit.count:
         # A fixed window: it ends within ``duration`` seconds, the safe time to come back.
         raise RateLimited(

@@ -311,7 +311,11 @@ async def test_redis_killed_or_hung_gives_503s_and_recovers(start_gateway: Start
     try:
         await redis.start()
         async with FakeProviders.start() as fake:
-            gateway = await start_gateway(REDIS_CONN_STRING=redis.url, BATCH_UPDATE_INTERVAL="1")
+            gateway = await start_gateway(
+                REDIS_CONN_STRING=redis.url,
+                BATCH_UPDATE_INTERVAL="1",
+                GLOBAL_API_RATE_LIMIT_ENABLE="true",  # new-api's default: not counted while down
+            )
             root, key = await provision(gateway.url, fake)
             try:
                 await _redis_killed(gateway, root, key, redis)
@@ -325,14 +329,20 @@ async def test_redis_killed_or_hung_gives_503s_and_recovers(start_gateway: Start
 
 async def _redis_killed(gateway: Gateway, root: ApiClient, key: str, redis: PrivateRedis) -> None:
     spare, _ = await new_token(root)
+    issued = await root.get("/api/user/token")
+    assert issued.success, issued.body
+    script = ApiClient(gateway.url)  # an access token, no cookie: a script, not a browser
+    script.user_id, script.access_token = root.user_id, str(issued.data)
     async with running(Traffic(gateway.url, key)) as traffic:
         await within(15, lambda: _answered(traffic))
         down = time.monotonic()
         await redis.kill()
-        # Admin reads need only the database; a write that must drop cached entries is
-        # committed, then answered 503 (the cache could not be told).
-        read = await root.get("/api/channel/", params={"p": 1})
-        write = await root.put("/api/token/", {"id": spare, "name": "renamed"})
+        # A session cookie cannot be checked against its epoch (sessions that ended stay
+        # ended): 503, never let in. With an access token, reads need only the database; a
+        # write that must drop cached entries is committed, then answered 503.
+        cookie = await root.get("/api/channel/", params={"p": 1})
+        read = await script.get("/api/channel/", params={"p": 1})
+        write = await script.put("/api/token/", {"id": spare, "name": "renamed"})
         rss = await watch_rss(gateway_pid(gateway), OUTAGE_SECONDS)
         await redis.start()  # empty, as after a crash: entries reload from the database
         up = time.monotonic()
@@ -344,11 +354,18 @@ async def _redis_killed(gateway: Gateway, root: ApiClient, key: str, redis: Priv
     assert len(during) > 5
     assert_clear_503(during, "cache unavailable")
     assert max(o.seconds for o in during) < 1  # refused at once: nothing to wait for
+    assert cookie.status == 503
+    assert cookie.body == {"success": False, "message": "cache unavailable: ConnectionError"}
     assert read.success and read.data["total"] == 1
     assert write.status == 503
     assert write.body == {"success": False, "message": "cache unavailable: ConnectionError"}
-    renamed = await root.get(f"/api/token/{spare}")
+    renamed = await script.get(f"/api/token/{spare}")
     assert renamed.success and renamed.data["name"] == "renamed"
+    # Redis came back empty: the session epochs went with it, so the cookie's session ended
+    # (the safe direction: a session that was ended never comes back); access tokens work.
+    ended = await root.get("/api/channel/", params={"p": 1})
+    assert ended.status == 401 and "session has ended" in ended.body["message"]
+    await script.close()
     assert max(rss) - rss[0] < RSS_GROWTH_MB
 
 
