@@ -20,6 +20,9 @@ from newapi.admin import blueprints
 from newapi.admin.respond import json_response
 from newapi.auth.ratelimit import enforce
 from newapi.auth.sessions import AdminSessions
+from newapi.billing.journal import Journal
+from newapi.billing.journal_file import FileJournal
+from newapi.billing.journal_redis import RENEW_SECONDS, RedisJournal
 from newapi.billing.ledger import QuotaLedger
 from newapi.billing.writer import UsageWriter
 from newapi.cache import Cache, MemoryCache, RedisCache
@@ -44,12 +47,21 @@ from newapi.store.balances import balance_loaders
 from newapi.store.options import OptionStore
 
 log = logging.getLogger(__name__)
+# Applied settlement ids outlive their journal records by far (records are acknowledged
+# within a flush or two); a week covers any journal a dead process left behind.
+APPLIED_IDS_KEPT_SECONDS = 7 * 24 * 3600
 
 
 def _make_cache(settings: Settings) -> Cache:
     if settings.redis_url:
         return RedisCache(settings.redis_url, settings.redis_pool_size)
     return MemoryCache()
+
+
+def _make_journal(settings: Settings) -> Journal:
+    if settings.redis_url:
+        return RedisJournal(settings.redis_url)
+    return FileJournal(Path(settings.journal_dir))
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -63,7 +75,7 @@ class BoundedIntConverter(IntegerConverter):
 def _make_state(settings: Settings) -> AppState:
     cache = _make_cache(settings)
     entities = EntityCache(cache, settings.crypto_secret, settings.sync_frequency)
-    writer = UsageWriter()
+    writer = UsageWriter(_make_journal(settings))
     load_user, load_token = balance_loaders(writer)
     # Redis balances are shared and exact: they live until an admin write drops them. Memory
     # balances are per process: they also reload every SYNC_FREQUENCY to see other nodes.
@@ -120,13 +132,13 @@ async def _startup() -> None:
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     await migrate.check(settings)
     await state.cache.ping()
+    await _open_journal(state)
     # Load the tokenizer vocabularies once, in a thread, without delaying start-up (~0.6 s).
     state.spawn(asyncio.to_thread(tokens.warm), "tokenizer-warm")
     await state.options.reload()
     state.every(settings.sync_frequency, state.options.reload, "options-sync")
     await state.channels.refresh()
     state.every(settings.sync_frequency, state.channels.refresh, "channel-sync")
-    state.every(settings.batch_update_interval, state.writer.flush, "usage-flush")
     state.follow_changes()  # other workers' and nodes' admin writes, at once (Redis)
     if settings.is_master:
         state.every(TICK_SECONDS, ChannelMonitor(state).tick, "channel-monitor")
@@ -149,10 +161,33 @@ async def _shutdown() -> None:
     state = app_state()
     await state.stop()
     await state.writer.flush()  # what the last requests used must not be lost
+    await state.writer.journal.close()  # what a failed flush kept is replayed at the next start
     if state.http_session is not None:
         await state.http_session.close()
     await state.cache.close()
     await Tortoise.close_connections()
+
+
+async def _open_journal(state: AppState) -> None:
+    """Apply what a killed process journaled but did not write, before serving anything."""
+    writer = state.writer
+    await writer.journal.open()
+    replayed = await writer.replay()
+    if replayed:
+        log.warning("replaying %d journaled settlements of a previous process", replayed)
+    await writer.flush()
+    await writer.prune(APPLIED_IDS_KEPT_SECONDS)
+    state.every(state.settings.batch_update_interval, writer.flush, "usage-flush")
+    journal = writer.journal
+    if isinstance(journal, RedisJournal):
+        state.every(RENEW_SECONDS, journal.renew, "journal-lease")
+        state.every(RENEW_SECONDS, lambda: _adopt_dead_peers(writer), "journal-recovery")
+
+
+async def _adopt_dead_peers(writer: UsageWriter) -> None:
+    """Write what a dead worker or node journaled, now (not at the next batch)."""
+    if await writer.replay():
+        await writer.flush()
 
 
 async def _global_api_rate_limit() -> None:

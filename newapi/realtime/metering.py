@@ -95,7 +95,7 @@ class SessionMeter:
         self.responses += 1
         row = self._log_row(turn, quota, options) if options.bool("LogConsumeEnabled") else None
         caller = self.session.caller
-        self.writer.add(
+        await self.writer.add(
             Consumption(
                 user_id=caller.user_id,
                 username=str(caller.user.get("username", "")),

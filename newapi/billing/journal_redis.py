@@ -1,0 +1,127 @@
+"""The shared settlement journal: one Redis stream per process, kept alive by a lease.
+
+Each process appends to its own stream (``newapi:journal:<instance>``) with one ``XADD`` and
+deletes entries once the database holds them. Its lease key expires ``LEASE_SECONDS`` after
+its last renewal; a live process that finds a registered instance without a lease claims it
+(``SET NX``), copies the dead stream's entries into its own stream and deletes the dead one in
+one ``MULTI``, then replays them. Durability is Redis's: with ``appendonly yes`` and
+``appendfsync everysec`` a Redis crash can lose up to one second; a gateway crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import orjson
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from newapi.billing.journal import JournalError
+
+log = logging.getLogger(__name__)
+PREFIX = "newapi:journal"
+REGISTRY = f"{PREFIX}:instances"
+LEASE_SECONDS = 15
+RENEW_SECONDS = LEASE_SECONDS / 3
+
+
+def stream_key(instance: str) -> str:
+    return f"{PREFIX}:{instance}"
+
+
+def lease_key(instance: str) -> str:
+    return f"{PREFIX}:{instance}:lease"
+
+
+class RedisJournal:
+    def __init__(self, url: str, *, lease_seconds: float = LEASE_SECONDS) -> None:
+        self._redis = aioredis.from_url(url)
+        self.instance = uuid.uuid4().hex
+        self._lease_ms = int(lease_seconds * 1000)
+        self._entries: dict[str, bytes] = {}  # settlement id -> stream entry id
+        self._unacked: list[bytes] = []  # entry ids whose XDEL failed, retried with the next
+
+    async def open(self) -> None:
+        try:
+            await self._redis.set(lease_key(self.instance), self.instance, px=self._lease_ms)
+            await self._redis.sadd(REGISTRY, self.instance)
+        except RedisError as error:
+            raise JournalError(f"journal unavailable: {type(error).__name__}") from None
+
+    async def renew(self) -> None:
+        """Keep this process's lease (every :data:`RENEW_SECONDS`)."""
+        try:
+            await self._redis.set(lease_key(self.instance), self.instance, px=self._lease_ms)
+        except RedisError as error:
+            log.warning("journal lease not renewed: %s", type(error).__name__)
+
+    async def append(self, item_id: str, record: bytes) -> None:
+        try:
+            entry = await self._redis.xadd(stream_key(self.instance), {"r": record})
+        except RedisError as error:
+            raise JournalError(f"journal unavailable: {type(error).__name__}") from None
+        self._entries[item_id] = entry
+
+    async def ack(self, item_ids: list[str]) -> None:
+        entries = self._unacked + [
+            entry for item_id in item_ids if (entry := self._entries.pop(item_id, None))
+        ]
+        self._unacked = []
+        for start in range(0, len(entries), 1000):
+            chunk = entries[start : start + 1000]
+            try:
+                await self._redis.xdel(stream_key(self.instance), *chunk)
+            except RedisError as error:
+                log.warning("journal ack failed (%s); retried later", type(error).__name__)
+                self._unacked += entries[start:]
+                return
+
+    async def recover(self) -> list[bytes]:
+        """The entries of every registered instance whose lease lapsed, now this one's."""
+        try:
+            instances = [raw.decode() for raw in await self._redis.smembers(REGISTRY)]
+            records: list[bytes] = []
+            for instance in instances:
+                if instance != self.instance:
+                    records += await self._adopt(instance)
+            return records
+        except RedisError as error:
+            log.warning("journal recovery skipped: %s", type(error).__name__)
+            return []
+
+    async def _adopt(self, dead: str) -> list[bytes]:
+        if not await self._redis.set(lease_key(dead), self.instance, nx=True, px=self._lease_ms):
+            return []  # alive, or another process is adopting it
+        entries = await self._redis.xrange(stream_key(dead))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for _, fields in entries:
+                pipe.xadd(stream_key(self.instance), {"r": fields[b"r"]})
+            pipe.delete(stream_key(dead), lease_key(dead))
+            pipe.srem(REGISTRY, dead)
+            results = await pipe.execute()
+        records = []
+        for (_, fields), entry in zip(entries, results, strict=False):
+            record: bytes = fields[b"r"]
+            records.append(record)
+            self._entries[_record_id(record)] = entry
+        if records:
+            log.warning("recovered %d settlements of a stopped process", len(records))
+        return records
+
+    async def close(self) -> None:
+        """A clean stop: nothing left to replay, so the stream and the lease go."""
+        try:
+            if not self._entries and not self._unacked:
+                await self._redis.delete(stream_key(self.instance), lease_key(self.instance))
+                await self._redis.srem(REGISTRY, self.instance)
+        except RedisError as error:
+            log.warning("journal not closed cleanly: %s", type(error).__name__)
+        await self._redis.aclose()
+
+
+def _record_id(record: bytes) -> str:
+    try:
+        return str(orjson.loads(record)["id"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return ""

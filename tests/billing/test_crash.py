@@ -1,0 +1,226 @@
+"""A server killed under load (SIGKILL) or stopped (SIGTERM) loses no paid answer and charges
+nothing twice: after a restart on the same database, the logged quota equals what the key and
+the user were charged, to the unit, and every answer the caller received whole is logged.
+
+Runs on SQLite (memory cache, local journal) and PostgreSQL + Redis (Redis stream journal).
+``BATCH_UPDATE_INTERVAL`` is an hour, so before the kill nothing reaches the database by the
+batch: only the journal can bring it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+
+from bench.fakes import FakeProviders, Scenario
+from tests.relay.conftest import new_key, poll
+from tests.support.gateway import ROOT_PASSWORD, ROOT_USER, ApiClient, Gateway, setup_root
+from tests.support.services import postgres_database, redis_database
+
+PRICE = 0.002  # USD per call: 1 000 quota
+COST = 1_000
+KEY_QUOTA = 10_000_000
+TEXT = "The quick brown fox jumps over the lazy dog, again and again."
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+@dataclass
+class Load:
+    """What the callers saw: request ids of the answers received whole, and failures."""
+
+    complete: list[str] = field(default_factory=list)
+    broken: int = 0
+
+
+@dataclass
+class Site:
+    """One deployment: a working directory and the server env (database, cache)."""
+
+    workdir: Path
+    env: dict[str, str]
+
+    async def start(self) -> Gateway:
+        gateway = Gateway(self.workdir, {"BATCH_UPDATE_INTERVAL": "3600", **self.env})
+        await gateway.start()
+        return gateway
+
+
+@pytest.fixture(params=["sqlite", "postgres-redis"])
+async def site(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Site]:
+    if request.param == "sqlite":
+        yield Site(tmp_path, {})
+        return
+    async with postgres_database() as dsn, redis_database() as redis_url:
+        yield Site(tmp_path, {"SQL_DSN": dsn, "REDIS_CONN_STRING": redis_url})
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProviders]:
+    # Streams last ~1 s (10 chunks, 0.1 s apart), so a kill always finds some half sent.
+    scenario = Scenario(text=TEXT, chunks=10, chunk_delay=0.1)
+    async with FakeProviders.start(scenario) as providers:
+        yield providers
+
+
+async def prepare(gateway: Gateway, fake: FakeProviders) -> tuple[ApiClient, int, str]:
+    root = await setup_root(gateway.url)
+    channel = {"type": 1, "name": "c", "key": "sk-up", "models": "gpt-4o-mini"}
+    channel |= {"group": "default", "base_url": fake.url}
+    reply = await root.post("/api/channel/", {"mode": "single", "channel": channel})
+    assert reply.success, reply.body
+    reply = await root.put("/api/option/", {"key": "ModelPrice", "value": {"gpt-4o-mini": PRICE}})
+    assert reply.success, reply.body
+    token_id, key = await new_key(root, unlimited_quota=False, remain_quota=KEY_QUOTA)
+    return root, token_id, key
+
+
+async def plain(client: openai.AsyncOpenAI) -> str | None:
+    raw = await client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=MESSAGES
+    )
+    answer = raw.parse()
+    if raw.status_code == 200 and answer.choices[0].message.content == TEXT:
+        return raw.headers["X-Oneapi-Request-Id"]
+    return None
+
+
+async def stream(client: openai.AsyncOpenAI) -> str | None:
+    """The request id when the stream ended with ``[DONE]`` after the whole text."""
+    text, done = "", False
+    async with client.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True
+    ) as response:
+        async for line in response.iter_lines():
+            if line == "data: [DONE]":
+                done = True
+            elif line.startswith("data: {"):
+                for choice in openai.types.chat.ChatCompletionChunk.model_validate_json(
+                    line[6:]
+                ).choices:
+                    text += choice.delta.content or ""
+        request_id = response.headers["X-Oneapi-Request-Id"]
+    return request_id if done and text == TEXT else None
+
+
+async def caller(client: openai.AsyncOpenAI, load: Load, index: int, stop: asyncio.Event) -> None:
+    call = stream if index % 2 else plain
+    while not stop.is_set():
+        try:
+            request_id = await call(client)
+        except (openai.APIError, httpx2.HTTPError):
+            load.broken += 1
+            return  # the server is gone
+        if request_id is None:
+            load.broken += 1
+            return
+        load.complete.append(request_id)
+
+
+async def run_and_stop(gateway: Gateway, key: str, how: signal.Signals) -> Load:
+    """16 callers (half streaming) until ``how`` is sent once 40 answers are complete."""
+    client = openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+    load, stop = Load(), asyncio.Event()
+    callers = [asyncio.create_task(caller(client, load, i, stop)) for i in range(16)]
+    await poll(lambda: _count(load), lambda count: count >= 40, seconds=60)
+    assert gateway.process is not None
+    if how == signal.SIGTERM:
+        stop.set()  # draining: the calls under way must finish; no new one starts
+        await asyncio.sleep(0.2)  # (a call started now would race the closed listener)
+    gateway.process.send_signal(how)
+    await asyncio.wait_for(gateway.process.wait(), 30)
+    await asyncio.wait_for(asyncio.gather(*callers), 60)
+    await client.close()
+    return load
+
+
+async def _count(load: Load) -> int:
+    return len(load.complete)
+
+
+async def charged(root: ApiClient, token_id: int) -> dict[str, Any]:
+    token = (await root.get(f"/api/token/{token_id}")).data
+    me = (await root.get("/api/user/self")).data
+    logs: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        reply = await root.get("/api/log/", params={"type": 2, "page_size": 100, "p": page})
+        assert reply.success, reply.body
+        logs += reply.data["items"]
+        if len(logs) >= reply.data["total"] or not reply.data["items"]:
+            break
+        page += 1
+    return {"token": token, "user": me, "logs": logs}
+
+
+async def check_books(gateway: Gateway, token_id: int, load: Load) -> dict[str, Any]:
+    root = ApiClient(gateway.url)
+    try:
+        assert (await root.login(ROOT_USER, ROOT_PASSWORD)).success
+        # With Redis, a dead process's journal is adopted once its lease lapses (<= 15 s).
+        books = await poll(
+            lambda: charged(root, token_id),
+            lambda books: len(books["logs"]) >= len(load.complete),
+            seconds=45,
+        )
+    finally:
+        await root.close()
+    logs, token, user = books["logs"], books["token"], books["user"]
+    logged = sum(row["quota"] for row in logs)
+    request_ids = [row["request_id"] for row in logs]
+    assert len(request_ids) == len(set(request_ids)), "a settlement was applied twice"
+    missing = set(load.complete) - set(request_ids)
+    assert not missing, f"{len(missing)} complete answers have no log row"
+    assert logged == len(logs) * COST
+    assert token["used_quota"] == logged
+    assert KEY_QUOTA - token["remain_quota"] == logged
+    assert user["used_quota"] == logged
+    return books
+
+
+async def test_sigkill_under_load_loses_no_answer_and_charges_once(
+    site: Site, fake: FakeProviders
+) -> None:
+    first = await site.start()
+    try:
+        root, token_id, key = await prepare(first, fake)
+        await root.close()
+        load = await run_and_stop(first, key, signal.SIGKILL)
+    finally:
+        await first.stop()
+    assert first.process is not None and first.process.returncode == -signal.SIGKILL
+    assert load.broken > 0  # the kill cut calls short: it really was under load
+    second = await site.start()
+    try:
+        books = await check_books(second, token_id, load)
+        # Streams cut by the kill were billed for what they delivered, at most once each.
+        assert len(books["logs"]) <= len(load.complete) + load.broken
+    finally:
+        await second.stop()
+    assert "Traceback" not in first.log_text() + second.log_text()
+
+
+async def test_sigterm_drains_streams_and_loses_no_log_row(site: Site, fake: FakeProviders) -> None:
+    first = await site.start()
+    try:
+        root, token_id, key = await prepare(first, fake)
+        await root.close()
+        load = await run_and_stop(first, key, signal.SIGTERM)
+    finally:
+        await first.stop()
+    assert first.process is not None and first.process.returncode == 0
+    assert load.broken == 0  # every call under way when SIGTERM came finished whole
+    second = await site.start()
+    try:
+        books = await check_books(second, token_id, load)
+        assert len(books["logs"]) == len(load.complete)
+    finally:
+        await second.stop()
+    assert "Traceback" not in first.log_text() + second.log_text()
