@@ -60,7 +60,7 @@ def _make_cache(settings: Settings) -> Cache:
 
 def _make_journal(settings: Settings) -> Journal:
     if settings.redis_url:
-        return RedisJournal(settings.redis_url)
+        return RedisJournal(settings.redis_url, pool_size=settings.redis_pool_size)
     return FileJournal(Path(settings.journal_dir))
 
 

@@ -19,7 +19,7 @@ committed just before the crash changes nothing.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 import orjson
@@ -44,19 +44,23 @@ class Consumption:
     at: int = 0  # unix seconds of the settlement (its quota_data hour)
 
 
+_FIELDS = tuple(each.name for each in fields(Consumption))
+
+
 class JournalError(GatewayError):
     """The journal cannot be opened or written."""
 
 
 def encode(item: Consumption) -> bytes:
-    return orjson.dumps(asdict(item))
+    # Not dataclasses.asdict: its deep copy of the log row cost ~0.2 ms per settlement.
+    return orjson.dumps({name: getattr(item, name) for name in _FIELDS})
 
 
 def decode(record: bytes) -> Consumption | None:
     """A journal record, or None for a torn or foreign one (logged by the caller)."""
     try:
-        fields = orjson.loads(record)
-        return Consumption(**fields)
+        values = orjson.loads(record)
+        return Consumption(**values)
     except (orjson.JSONDecodeError, TypeError):
         return None
 

@@ -10,6 +10,7 @@ one ``MULTI``, then replays them. Durability is Redis's: with ``appendonly yes``
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -34,10 +35,50 @@ def lease_key(instance: str) -> str:
     return f"{PREFIX}:{instance}:lease"
 
 
+class GroupAppend:
+    """``XADD``s that arrive while one round trip is under way go together in the next."""
+
+    def __init__(self, redis: aioredis.Redis, stream: str) -> None:
+        self._redis, self._stream = redis, stream
+        self._waiting: list[tuple[bytes, asyncio.Future[bytes]]] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def append(self, record: bytes) -> bytes:
+        """The stream entry id, once Redis has the record."""
+        done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._waiting.append((record, done))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._run(), name="journal-append")
+        return await asyncio.shield(done)
+
+    async def _run(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for record, _ in batch:
+                        pipe.xadd(self._stream, {"r": record})
+                    entries = await pipe.execute()
+            except RedisError as error:
+                failure = JournalError(f"journal unavailable: {type(error).__name__}")
+                for _, done in batch:
+                    done.set_exception(failure)
+                continue
+            for (_, done), entry in zip(batch, entries, strict=True):
+                done.set_result(entry)
+
+
 class RedisJournal:
-    def __init__(self, url: str, *, lease_seconds: float = LEASE_SECONDS) -> None:
-        self._redis = aioredis.from_url(url)
+    def __init__(
+        self, url: str, *, pool_size: int = 10, lease_seconds: float = LEASE_SECONDS
+    ) -> None:
+        # A burst of settlements waits for a free connection rather than failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=max(pool_size, 1), timeout=5
+        )
+        self._redis = aioredis.Redis(connection_pool=pool)
         self.instance = uuid.uuid4().hex
+        self._appender = GroupAppend(self._redis, stream_key(self.instance))
         self._lease_ms = int(lease_seconds * 1000)
         self._entries: dict[str, bytes] = {}  # settlement id -> stream entry id
         self._unacked: list[bytes] = []  # entry ids whose XDEL failed, retried with the next
@@ -57,11 +98,7 @@ class RedisJournal:
             log.warning("journal lease not renewed: %s", type(error).__name__)
 
     async def append(self, item_id: str, record: bytes) -> None:
-        try:
-            entry = await self._redis.xadd(stream_key(self.instance), {"r": record})
-        except RedisError as error:
-            raise JournalError(f"journal unavailable: {type(error).__name__}") from None
-        self._entries[item_id] = entry
+        self._entries[item_id] = await self._appender.append(record)
 
     async def ack(self, item_ids: list[str]) -> None:
         entries = self._unacked + [
