@@ -75,12 +75,16 @@ class BoundedIntConverter(IntegerConverter):
 def _make_state(settings: Settings) -> AppState:
     cache = _make_cache(settings)
     entities = EntityCache(cache, settings.crypto_secret, settings.sync_frequency)
-    writer = UsageWriter(_make_journal(settings))
+    journal = _make_journal(settings)
+    writer = UsageWriter(journal)
     load_user, load_token = balance_loaders(writer)
     # Redis balances are shared and exact: they live until an admin write drops them. Memory
     # balances are per process: they also reload every SYNC_FREQUENCY to see other nodes.
     ttl = None if settings.redis_url else float(settings.sync_frequency)
-    ledger = QuotaLedger(cache, entities, load_user=load_user, load_token=load_token, ttl=ttl)
+    holds = journal.holds if isinstance(journal, RedisJournal) else None
+    ledger = QuotaLedger(
+        cache, entities, load_user=load_user, load_token=load_token, ttl=ttl, holds=holds
+    )
     return AppState(
         settings=settings,
         cache=cache,

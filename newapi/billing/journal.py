@@ -42,6 +42,7 @@ class Consumption:
     export: bool = True  # count it in quota_data
     id: str = field(default_factory=lambda: uuid.uuid4().hex)  # the settlement id
     at: int = 0  # unix seconds of the settlement (its quota_data hour)
+    hold: str = ""  # the Redis hold it settles (see newapi.billing.holds)
 
 
 _FIELDS = tuple(each.name for each in fields(Consumption))

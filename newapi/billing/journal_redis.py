@@ -4,7 +4,8 @@ Each process appends to its own stream (``newapi:journal:<instance>``) with one 
 deletes entries once the database holds them. Its lease key expires ``LEASE_SECONDS`` after
 its last renewal; a live process that finds a registered instance without a lease claims it
 (``SET NX``), copies the dead stream's entries into its own stream and deletes the dead one in
-one ``MULTI``, then replays them. Durability is Redis's: with ``appendonly yes`` and
+one ``MULTI``, then replays them; it also gives back the dead process's quota reservations
+(:mod:`newapi.billing.holds`). Durability is Redis's: with ``appendonly yes`` and
 ``appendfsync everysec`` a Redis crash can lose up to one second; a gateway crash loses nothing.
 """
 
@@ -18,6 +19,7 @@ import orjson
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from newapi.billing.holds import RedisHolds
 from newapi.billing.journal import JournalError
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class RedisJournal:
         self._redis = aioredis.Redis(connection_pool=pool)
         self.instance = uuid.uuid4().hex
         self._appender = GroupAppend(self._redis, stream_key(self.instance))
+        self.holds = RedisHolds(self._redis, self.instance)
         self._lease_ms = int(lease_seconds * 1000)
         self._entries: dict[str, bytes] = {}  # settlement id -> stream entry id
         self._unacked: list[bytes] = []  # entry ids whose XDEL failed, retried with the next
@@ -131,6 +134,10 @@ class RedisJournal:
         if not await self._redis.set(lease_key(dead), self.instance, nx=True, px=self._lease_ms):
             return []  # alive, or another process is adopting it
         entries = await self._redis.xrange(stream_key(dead))
+        settled = {hold: quota for hold, quota in map(_hold_of, entries) if hold}
+        released = await self.holds.give_back(dead, settled)
+        if released:
+            log.warning("gave back %d quota reservations of a stopped process", released)
         async with self._redis.pipeline(transaction=True) as pipe:
             for _, fields in entries:
                 pipe.xadd(stream_key(self.instance), {"r": fields[b"r"]})
@@ -155,6 +162,14 @@ class RedisJournal:
         except RedisError as error:
             log.warning("journal not closed cleanly: %s", type(error).__name__)
         await self._redis.aclose()
+
+
+def _hold_of(entry: tuple[bytes, dict[bytes, bytes]]) -> tuple[str, int]:
+    try:
+        values = orjson.loads(entry[1][b"r"])
+        return str(values.get("hold") or ""), int(values["quota"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return "", 0
 
 
 def _record_id(record: bytes) -> str:

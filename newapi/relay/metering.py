@@ -46,6 +46,7 @@ async def settle(
             tokens=usage.total_tokens,
             log=row,
             export=options.bool("DataExportEnabled"),
+            hold=job.reservation.hold,
         )
     )
     # Recorded first: a cache outage may fail the balance correction, never the charge.

@@ -19,6 +19,7 @@ from typing import Any
 import httpx2
 import openai
 import pytest
+from redis import asyncio as aioredis
 
 from bench.fakes import FakeProviders, Scenario
 from tests.relay.conftest import new_key, poll
@@ -46,6 +47,18 @@ class Site:
 
     workdir: Path
     env: dict[str, str]
+
+    async def cached_user_balance(self, user_id: int) -> int | None:
+        """The user's balance the ledger reserves from in Redis (None without Redis)."""
+        url = self.env.get("REDIS_CONN_STRING")
+        if url is None:
+            return None
+        redis = aioredis.from_url(url)
+        try:
+            raw = await redis.get(f"quota:user:{user_id}")
+        finally:
+            await redis.aclose()
+        return None if raw is None else int(raw)
 
     async def start(self) -> Gateway:
         gateway = Gateway(self.workdir, {"BATCH_UPDATE_INTERVAL": "3600", **self.env})
@@ -202,6 +215,10 @@ async def test_sigkill_under_load_loses_no_answer_and_charges_once(
         books = await check_books(second, token_id, load)
         # Streams cut by the kill were billed for what they delivered, at most once each.
         assert len(books["logs"]) <= len(load.complete) + load.broken
+        if site.env.get("REDIS_CONN_STRING"):
+            # The reservations the dead process held are back in the shared balance.
+            user = books["user"]
+            assert await site.cached_user_balance(user["id"]) == user["quota"]
     finally:
         await second.stop()
     assert "Traceback" not in first.log_text() + second.log_text()
