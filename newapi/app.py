@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import signal
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -137,6 +139,7 @@ async def _startup() -> None:
     await migrate.check(settings)
     await state.cache.ping()
     await _open_journal(state)
+    _drain_on_sigterm()
     # Load the tokenizer vocabularies once, in a thread, without delaying start-up (~0.6 s).
     state.spawn(asyncio.to_thread(tokens.warm), "tokenizer-warm")
     await state.options.reload()
@@ -170,6 +173,22 @@ async def _shutdown() -> None:
         await state.http_session.close()
     await state.cache.close()
     await Tortoise.close_connections()
+
+
+def _drain_on_sigterm() -> None:
+    """In a Hypercorn worker (``workers > 1``), SIGTERM must not end the drain.
+
+    The parent sets the workers' shutdown event on SIGTERM, then, as soon as one worker has
+    drained, sends SIGTERM to the others: with the default action, a worker still finishing
+    its streams died there, without flushing. The event alone ends a worker, after its drain.
+    """
+    if multiprocessing.parent_process() is None:
+        return  # ``workers = 1``: Hypercorn's own handler drains on SIGTERM
+
+    def noted() -> None:
+        log.info("SIGTERM: draining; this worker stops when its connections are done")
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, noted)
 
 
 async def _open_journal(state: AppState) -> None:

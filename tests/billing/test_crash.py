@@ -22,8 +22,16 @@ import pytest
 from redis import asyncio as aioredis
 
 from bench.fakes import FakeProviders, Scenario
+from newapi.billing.journal_redis import REGISTRY
 from tests.relay.conftest import new_key, poll
-from tests.support.gateway import ROOT_PASSWORD, ROOT_USER, ApiClient, Gateway, setup_root
+from tests.support.gateway import (
+    ROOT,
+    ROOT_PASSWORD,
+    ROOT_USER,
+    ApiClient,
+    Gateway,
+    setup_root,
+)
 from tests.support.services import postgres_database, redis_database
 
 PRICE = 0.002  # USD per call: 1 000 quota
@@ -31,6 +39,7 @@ COST = 1_000
 KEY_QUOTA = 10_000_000
 TEXT = "The quick brown fox jumps over the lazy dog, again and again."
 MESSAGES = [{"role": "user", "content": "hi"}]
+SLOW_MODEL = "gpt-4o"
 
 
 @dataclass
@@ -89,27 +98,31 @@ async def prepare(gateway: Gateway, fake: FakeProviders) -> tuple[ApiClient, int
     channel |= {"group": "default", "base_url": fake.url}
     reply = await root.post("/api/channel/", {"mode": "single", "channel": channel})
     assert reply.success, reply.body
-    reply = await root.put("/api/option/", {"key": "ModelPrice", "value": {"gpt-4o-mini": PRICE}})
+    # The slow model: its own upstream key, whose streams take 4 s.
+    fake.channel("sk-slow", Scenario(text=TEXT, chunks=10, chunk_delay=0.4))
+    slow = channel | {"name": "slow", "key": "sk-slow", "models": SLOW_MODEL}
+    reply = await root.post("/api/channel/", {"mode": "single", "channel": slow})
+    assert reply.success, reply.body
+    prices = {"gpt-4o-mini": PRICE, SLOW_MODEL: PRICE}
+    reply = await root.put("/api/option/", {"key": "ModelPrice", "value": prices})
     assert reply.success, reply.body
     token_id, key = await new_key(root, unlimited_quota=False, remain_quota=KEY_QUOTA)
     return root, token_id, key
 
 
-async def plain(client: openai.AsyncOpenAI) -> str | None:
-    raw = await client.chat.completions.with_raw_response.create(
-        model="gpt-4o-mini", messages=MESSAGES
-    )
+async def plain(client: openai.AsyncOpenAI, model: str) -> str | None:
+    raw = await client.chat.completions.with_raw_response.create(model=model, messages=MESSAGES)
     answer = raw.parse()
     if raw.status_code == 200 and answer.choices[0].message.content == TEXT:
         return raw.headers["X-Oneapi-Request-Id"]
     return None
 
 
-async def stream(client: openai.AsyncOpenAI) -> str | None:
+async def stream(client: openai.AsyncOpenAI, model: str) -> str | None:
     """The request id when the stream ended with ``[DONE]`` after the whole text."""
     text, done = "", False
     async with client.chat.completions.with_streaming_response.create(
-        model="gpt-4o-mini", messages=MESSAGES, stream=True
+        model=model, messages=MESSAGES, stream=True
     ) as response:
         async for line in response.iter_lines():
             if line == "data: [DONE]":
@@ -123,11 +136,18 @@ async def stream(client: openai.AsyncOpenAI) -> str | None:
     return request_id if done and text == TEXT else None
 
 
-async def caller(client: openai.AsyncOpenAI, load: Load, index: int, stop: asyncio.Event) -> None:
+async def caller(
+    client: openai.AsyncOpenAI,
+    load: Load,
+    index: int,
+    stop: asyncio.Event,
+    model: str = "gpt-4o-mini",
+) -> None:
+    """Calls until ``stop`` (at least one)."""
     call = stream if index % 2 else plain
-    while not stop.is_set():
+    while True:
         try:
-            request_id = await call(client)
+            request_id = await call(client, model)
         except (openai.APIError, httpx2.HTTPError):
             load.broken += 1
             return  # the server is gone
@@ -135,10 +155,15 @@ async def caller(client: openai.AsyncOpenAI, load: Load, index: int, stop: async
             load.broken += 1
             return
         load.complete.append(request_id)
+        if stop.is_set():
+            return
 
 
-async def run_and_stop(gateway: Gateway, key: str, how: signal.Signals) -> Load:
-    """16 callers (half streaming) until ``how`` is sent once 40 answers are complete."""
+async def run_and_stop(
+    gateway: Gateway, key: str, how: signal.Signals, *, long_stream: bool = False
+) -> Load:
+    """16 callers (half streaming) until ``how`` is sent once 40 answers are complete;
+    ``long_stream``: one more stream of the slow model is under way when it is sent."""
     client = openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
     load, stop = Load(), asyncio.Event()
     callers = [asyncio.create_task(caller(client, load, i, stop)) for i in range(16)]
@@ -146,11 +171,13 @@ async def run_and_stop(gateway: Gateway, key: str, how: signal.Signals) -> Load:
     assert gateway.process is not None
     if how == signal.SIGTERM:
         stop.set()  # draining: the calls under way must finish; no new one starts
-        await asyncio.sleep(0.2)  # (a call started now would race the closed listener)
+        if long_stream:
+            callers.append(asyncio.create_task(caller(client, load, 1, stop, SLOW_MODEL)))
+        await asyncio.sleep(0.5)  # (a call started now would race the closed listener)
     gateway.process.send_signal(how)
-    await asyncio.wait_for(gateway.process.wait(), 30)
     await asyncio.wait_for(asyncio.gather(*callers), 60)
-    await client.close()
+    await client.close()  # no idle keep-alive connection holds the drain to its timeout
+    await asyncio.wait_for(gateway.process.wait(), 30)
     return load
 
 
@@ -240,4 +267,43 @@ async def test_sigterm_drains_streams_and_loses_no_log_row(site: Site, fake: Fak
         assert len(books["logs"]) == len(load.complete)
     finally:
         await second.stop()
+    assert "Traceback" not in first.log_text() + second.log_text()
+
+
+@pytest.fixture
+async def two_workers(tmp_path: Path) -> AsyncIterator[Site]:
+    """PostgreSQL + Redis served by two Hypercorn worker processes under one parent."""
+    config = tmp_path / "hypercorn.toml"
+    config.write_text((ROOT / "hypercorn.toml").read_text().replace("workers = 1", "workers = 2"))
+    async with postgres_database() as dsn, redis_database() as redis_url:
+        env = {"SQL_DSN": dsn, "REDIS_CONN_STRING": redis_url, "HYPERCORN_CONFIG": str(config)}
+        yield Site(tmp_path, env)
+
+
+async def test_sigterm_drains_every_worker_and_leaves_nothing_to_replay(
+    two_workers: Site, fake: FakeProviders
+) -> None:
+    """Hypercorn's parent sends SIGTERM to the workers still draining once one has finished:
+    a worker must finish its streams and flush anyway, so no journal is left behind."""
+    first = await two_workers.start()
+    try:
+        root, token_id, key = await prepare(first, fake)
+        await root.close()
+        load = await run_and_stop(first, key, signal.SIGTERM, long_stream=True)
+    finally:
+        await first.stop()
+    assert first.process is not None and first.process.returncode == 0
+    assert load.broken == 0  # the slow stream too, whichever worker served it
+    redis = aioredis.from_url(two_workers.env["REDIS_CONN_STRING"])
+    try:
+        assert await redis.smembers(REGISTRY) == set()  # both journals closed clean
+    finally:
+        await redis.aclose()
+    second = await two_workers.start()
+    try:
+        books = await check_books(second, token_id, load)
+        assert len(books["logs"]) == len(load.complete)
+    finally:
+        await second.stop()
+    assert first.log_text().count("newapi ready") == 2
     assert "Traceback" not in first.log_text() + second.log_text()
