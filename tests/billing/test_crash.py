@@ -10,6 +10,7 @@ batch: only the journal can bring it back.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -160,10 +161,15 @@ async def caller(
 
 
 async def run_and_stop(
-    gateway: Gateway, key: str, how: signal.Signals, *, long_stream: bool = False
+    gateway: Gateway,
+    key: str,
+    how: signal.Signals,
+    *,
+    long_stream: bool = False,
+    pid: int | None = None,
 ) -> Load:
-    """16 callers (half streaming) until ``how`` is sent once 40 answers are complete;
-    ``long_stream``: one more stream of the slow model is under way when it is sent."""
+    """16 callers (half streaming) until ``how`` is sent (to ``pid``, else the server) once 40
+    answers are complete; ``long_stream``: a stream of the slow model is under way then."""
     client = openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
     load, stop = Load(), asyncio.Event()
     callers = [asyncio.create_task(caller(client, load, i, stop)) for i in range(16)]
@@ -174,7 +180,10 @@ async def run_and_stop(
         if long_stream:
             callers.append(asyncio.create_task(caller(client, load, 1, stop, SLOW_MODEL)))
         await asyncio.sleep(0.5)  # (a call started now would race the closed listener)
-    gateway.process.send_signal(how)
+    if pid is None:
+        gateway.process.send_signal(how)
+    else:
+        os.kill(pid, how)
     await asyncio.wait_for(asyncio.gather(*callers), 60)
     await client.close()  # no idle keep-alive connection holds the drain to its timeout
     await asyncio.wait_for(gateway.process.wait(), 30)
@@ -306,4 +315,39 @@ async def test_sigterm_drains_every_worker_and_leaves_nothing_to_replay(
     finally:
         await second.stop()
     assert first.log_text().count("newapi ready") == 2
+    assert "Traceback" not in first.log_text() + second.log_text()
+
+
+def hypercorn_workers(parent: int) -> list[int]:
+    """The worker processes of a Hypercorn parent (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [
+        int(pid)
+        for pid in children
+        if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+async def test_sigkill_of_one_worker_loses_nothing(two_workers: Site, fake: FakeProviders) -> None:
+    """One of two workers is killed under load; Hypercorn then stops the other (which drains
+    and flushes). After a restart the killed worker's journal is adopted: the books balance."""
+    first = await two_workers.start()
+    try:
+        root, token_id, key = await prepare(first, fake)
+        await root.close()
+        assert first.process is not None
+        workers = hypercorn_workers(first.process.pid)
+        assert len(workers) == 2, workers
+        load = await run_and_stop(first, key, signal.SIGKILL, pid=workers[0])
+    finally:
+        await first.stop()
+    assert load.broken > 0
+    second = await two_workers.start()
+    try:
+        books = await check_books(second, token_id, load)
+        assert len(books["logs"]) <= len(load.complete) + load.broken
+        user = books["user"]
+        assert await two_workers.cached_user_balance(user["id"]) == user["quota"]
+    finally:
+        await second.stop()
     assert "Traceback" not in first.log_text() + second.log_text()
