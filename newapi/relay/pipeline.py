@@ -239,10 +239,15 @@ async def relay_stream(
     """
     reason, problem = "client_gone", ""
     settled = False
+    held: list[bytes] = []  # upstream's own end (message_stop...): sent after the settlement
     try:
         try:
             async for event in events(opened.response):
-                for out in translator.event(event):
+                outs = translator.event(event)
+                if translator.finished:
+                    held += outs
+                    continue
+                for out in outs:
                     job.mark_first_byte()
                     yield out
             reason = "done" if translator.finished else "eof"
@@ -254,7 +259,7 @@ async def relay_stream(
             reason, problem = "upstream_error", f"the upstream failed: {error.message}"
         except (aiohttp.ClientError, ValueError):
             reason, problem = "upstream_error", "the upstream connection broke"
-        tail = translator.fail(problem) if problem else translator.end()
+        tail = held + (translator.fail(problem) if problem else translator.end())
         _stream_ended(job, opened, reason, problem)
         settled = True
         await _settle_stream(state, job, opened, translator)

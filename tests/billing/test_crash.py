@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import httpx2
 import openai
 import pytest
@@ -41,6 +42,7 @@ KEY_QUOTA = 10_000_000
 TEXT = "The quick brown fox jumps over the lazy dog, again and again."
 MESSAGES = [{"role": "user", "content": "hi"}]
 SLOW_MODEL = "gpt-4o"
+SONNET = "claude-sonnet-4-20250514"
 
 
 @dataclass
@@ -104,7 +106,7 @@ async def prepare(gateway: Gateway, fake: FakeProviders) -> tuple[ApiClient, int
     slow = channel | {"name": "slow", "key": "sk-slow", "models": SLOW_MODEL}
     reply = await root.post("/api/channel/", {"mode": "single", "channel": slow})
     assert reply.success, reply.body
-    prices = {"gpt-4o-mini": PRICE, SLOW_MODEL: PRICE}
+    prices = {"gpt-4o-mini": PRICE, SLOW_MODEL: PRICE, SONNET: PRICE}
     reply = await root.put("/api/option/", {"key": "ModelPrice", "value": prices})
     assert reply.success, reply.body
     token_id, key = await new_key(root, unlimited_quota=False, remain_quota=KEY_QUOTA)
@@ -351,3 +353,44 @@ async def test_sigkill_of_one_worker_loses_nothing(two_workers: Site, fake: Fake
     finally:
         await second.stop()
     assert "Traceback" not in first.log_text() + second.log_text()
+
+
+async def test_a_stream_is_paid_before_the_caller_sees_its_end(
+    tmp_path: Path, fake: FakeProviders
+) -> None:
+    """An upstream that sends ``message_stop`` and closes 5 s later: the caller must not hold
+    a whole answer (``message_stop``) before its settlement is journaled. Killed right after
+    the caller saw the end, the server still logs the call after a restart."""
+    site = Site(tmp_path, {})
+    first = await site.start()
+    try:
+        root, _, key = await prepare(first, fake)
+        fake.channel("sk-ant-slow-end", Scenario(text=TEXT, end_delay=5))
+        claude = {"type": 14, "name": "claude", "key": "sk-ant-slow-end", "models": SONNET}
+        claude |= {"group": "default", "base_url": fake.url}
+        reply = await root.post("/api/channel/", {"mode": "single", "channel": claude})
+        assert reply.success, reply.body
+        await root.close()
+        client = anthropic.AsyncAnthropic(base_url=first.url, api_key=key, max_retries=0)
+        async with client.messages.stream(
+            model=SONNET, max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            request_id = stream.response.headers["X-Oneapi-Request-Id"]
+            async for event in stream:
+                if event.type == "message_stop":
+                    assert first.process is not None
+                    first.process.kill()  # the caller has the whole answer now
+                    break
+        await client.close()
+        await first.process.wait()
+    finally:
+        await first.stop()
+    second = await site.start()
+    try:
+        root = ApiClient(second.url)
+        assert (await root.login(ROOT_USER, ROOT_PASSWORD)).success
+        reply = await root.get("/api/log/", params={"type": 2, "page_size": 100})
+        await root.close()
+        assert [row["request_id"] for row in reply.data["items"]] == [request_id]
+    finally:
+        await second.stop()
