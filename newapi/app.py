@@ -204,7 +204,8 @@ async def _open_journal(state: AppState) -> None:
     journal = writer.journal
     if isinstance(journal, RedisJournal):
         state.every(RENEW_SECONDS, journal.renew, "journal-lease")
-        state.every(RENEW_SECONDS, lambda: _adopt_dead_peers(writer), "journal-recovery")
+    # Workers or nodes that died while this one runs (a Redis lease lapsed, a slot unlocked).
+    state.every(RENEW_SECONDS, lambda: _adopt_dead_peers(writer), "journal-recovery")
 
 
 async def _adopt_dead_peers(writer: UsageWriter) -> None:

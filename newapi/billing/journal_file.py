@@ -4,7 +4,8 @@ An append writes its line with one ``write`` (the kernel has it: a ``kill -9`` c
 and then waits for an ``fdatasync`` shared by every append that arrived meanwhile (group
 commit), so a power loss cannot lose an answered request either. Each acknowledgement seals
 the active segment and starts a new one; a sealed segment whose records are all acknowledged
-is deleted. A lock file keeps a second process off the same directory.
+is deleted. Each process holds one slot directory locked (``flock``); a slot whose lock nobody
+holds belongs to a dead process, and its records are adopted by the next one to look.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from newapi.billing.journal import JournalError
 
 log = logging.getLogger(__name__)
 SUFFIX = ".journal"
+MAX_SLOTS = 64
 
 
 class GroupSync:
@@ -65,7 +67,11 @@ class _Segment:
 
 
 class FileJournal:
+    """Segments in a slot of ``directory`` (``0/``, ``1/``...) that this process holds locked:
+    several processes may share one SQLite database, each with its own slot."""
+
     def __init__(self, directory: Path) -> None:
+        self._root = directory
         self._dir = directory
         self._lock_fd = -1
         self._active: _Segment | None = None
@@ -73,21 +79,21 @@ class FileJournal:
         self._number = 0
 
     async def open(self) -> None:
-        try:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(self._dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            raise JournalError(
-                f"journal directory {self._dir} is unusable or used by another process"
-                f" ({error.strerror})"
-            ) from None
+        for number in range(MAX_SLOTS):
+            slot = self._root / str(number)
+            self._lock_fd = _lock(slot)
+            if self._lock_fd >= 0:
+                break
+        else:
+            raise JournalError(f"all {MAX_SLOTS} journal slots of {self._root} are in use")
+        self._dir = slot
         existing = self._segment_paths()
         self._number = int(existing[-1].stem) if existing else 0
         self._active = await self._new_segment()
 
-    def _segment_paths(self) -> list[Path]:
-        return sorted(self._dir.glob(f"*{SUFFIX}"), key=lambda path: int(path.stem))
+    def _segment_paths(self, slot: Path | None = None) -> list[Path]:
+        paths = (slot or self._dir).glob(f"*{SUFFIX}")
+        return sorted(paths, key=lambda path: int(path.stem))
 
     async def _new_segment(self) -> _Segment:
         self._number += 1
@@ -126,17 +132,46 @@ class FileJournal:
         segment.path.unlink(missing_ok=True)
 
     async def recover(self) -> list[bytes]:
-        """Every record of the segments a previous process left (before this one's active)."""
+        """The records a dead process left: in this slot's older segments, and in every other
+        slot no live process holds (those are copied into this slot's active segment)."""
         records: list[bytes] = []
         active = self._active.path if self._active else None
         for path in self._segment_paths():
-            if path == active:
-                continue
-            lines = [line for line in path.read_bytes().split(b"\n") if line]
-            fd = os.open(path, os.O_RDONLY)
-            self._sealed.append(_Segment(path, fd, GroupSync(fd), _ids(lines), 1))
-            records += lines
+            if path != active and path not in {segment.path for segment in self._sealed}:
+                lines = _lines(path)
+                fd = os.open(path, os.O_RDONLY)
+                self._sealed.append(_Segment(path, fd, GroupSync(fd), _ids(lines), 1))
+                records += lines
+        for slot in sorted(self._root.iterdir()):
+            if slot.is_dir() and slot != self._dir:
+                records += await self._adopt(slot)
         return records
+
+    async def _adopt(self, slot: Path) -> list[bytes]:
+        lock = _lock(slot, create=False)
+        if lock < 0:
+            return []  # a live process holds it
+        try:
+            records: list[bytes] = []
+            for path in self._segment_paths(slot):
+                records += _lines(path)
+            if records:
+                await self._take_over(records)
+            for path in self._segment_paths(slot):
+                path.unlink()
+        finally:
+            os.close(lock)
+        return records
+
+    async def _take_over(self, lines: list[bytes]) -> None:
+        segment = self._active
+        if segment is None:
+            raise JournalError("the journal is not open")
+        data = b"\n".join(lines) + b"\n"
+        os.write(segment.fd, data)
+        segment.open_ids |= _ids(lines)
+        segment.size += len(data)
+        await segment.sync.wait()
 
     async def close(self) -> None:
         segments = [*self._sealed, *([self._active] if self._active else [])]
@@ -149,6 +184,26 @@ class FileJournal:
         if self._lock_fd >= 0:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = -1
+
+
+def _lock(slot: Path, *, create: bool = True) -> int:
+    """A descriptor holding ``slot``'s lock, or -1 when another process holds it."""
+    try:
+        if create:
+            slot.mkdir(parents=True, exist_ok=True)
+        fd = os.open(slot / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise JournalError(f"journal directory {slot} is unusable ({error.strerror})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return -1
+    return fd
+
+
+def _lines(path: Path) -> list[bytes]:
+    return [line for line in path.read_bytes().split(b"\n") if line]
 
 
 def _ids(lines: list[bytes]) -> set[str]:

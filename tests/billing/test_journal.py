@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from redis import asyncio as aioredis
 
-from newapi.billing.journal import Consumption, JournalError, decode, encode
+from newapi.billing.journal import Consumption, decode, encode
 from newapi.billing.journal_file import FileJournal
 from newapi.billing.journal_redis import REGISTRY, RedisJournal, stream_key
 
 
 def segments(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*.journal"))
+    return sorted(directory.rglob("*.journal"))
 
 
 def item(number: int) -> Consumption:
@@ -43,15 +43,26 @@ async def test_records_survive_a_restart_and_a_torn_tail_is_skipped(tmp_path: Pa
     await again.close()
 
 
-async def test_a_second_process_cannot_share_the_directory(tmp_path: Path) -> None:
-    first = FileJournal(tmp_path)
+async def test_processes_sharing_a_directory_get_slots_and_adopt_a_dead_ones(
+    tmp_path: Path,
+) -> None:
+    first, second = FileJournal(tmp_path), FileJournal(tmp_path)
     await first.open()
-    with pytest.raises(JournalError, match="used by another process"):
-        await FileJournal(tmp_path).open()
-    await first.close()
-    second = FileJournal(tmp_path)
-    await second.open()  # the lock went with the first
-    await second.close()
+    await second.open()  # a second node on the same SQLite file: its own slot
+    one = item(1)
+    await second.append(one.id, encode(one))
+    assert await first.recover() == []  # the second is alive: its slot is locked
+    await second.close()  # it stops (or dies) with an unacknowledged record
+    (record,) = await first.recover()
+    assert decode(record) == one
+    assert await first.recover() == []  # adopted once
+    await first.close()  # still unacknowledged: now kept in the first's slot
+    again = FileJournal(tmp_path)
+    await again.open()
+    assert [decode(record) for record in await again.recover()] == [one]
+    await again.ack([one.id])
+    await again.close()
+    assert segments(tmp_path) == []
 
 
 async def test_concurrent_appends_share_fsyncs(

@@ -56,7 +56,7 @@ async def test_a_replay_after_commit_but_before_the_ack_charges_nothing_twice(
     await first.flush()
     await first.journal.close()
     assert await books(user.id, token.id) == (1500, 1500, 48_500, 1500, 1500)
-    assert [p.name for p in journal_dir.glob("*.journal")] == []  # acknowledged: gone
+    assert [p.name for p in journal_dir.rglob("*.journal")] == []  # acknowledged: gone
     shutil.rmtree(journal_dir)
     shutil.copytree(crashed, journal_dir)
 
@@ -69,7 +69,7 @@ async def test_a_replay_after_commit_but_before_the_ack_charges_nothing_twice(
     assert await books(user.id, token.id) == (1500, 1500, 48_500, 1500, 1500)
     assert await Log.filter(user_id=user.id).count() == 5
     assert not second.pending_users and not second.pending_tokens
-    assert [p.name for p in journal_dir.glob("*.journal")] == []
+    assert [p.name for p in journal_dir.rglob("*.journal")] == []
     # A third start finds nothing left to replay.
     third = UsageWriter(FileJournal(journal_dir))
     await third.journal.open()
