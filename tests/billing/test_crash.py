@@ -20,8 +20,10 @@ from typing import Any
 import anthropic
 import httpx2
 import openai
+import orjson
 import pytest
 from redis import asyncio as aioredis
+from websockets.asyncio.client import connect
 
 from bench.fakes import FakeProviders, Scenario
 from newapi.billing.journal_redis import REGISTRY
@@ -43,6 +45,7 @@ TEXT = "The quick brown fox jumps over the lazy dog, again and again."
 MESSAGES = [{"role": "user", "content": "hi"}]
 SLOW_MODEL = "gpt-4o"
 SONNET = "claude-sonnet-4-20250514"
+REALTIME_MODEL = "gpt-realtime"
 
 
 @dataclass
@@ -392,5 +395,45 @@ async def test_a_stream_is_paid_before_the_caller_sees_its_end(
         reply = await root.get("/api/log/", params={"type": 2, "page_size": 100})
         await root.close()
         assert [row["request_id"] for row in reply.data["items"]] == [request_id]
+    finally:
+        await second.stop()
+
+
+async def test_sigterm_lets_a_realtime_session_finish(tmp_path: Path, fake: FakeProviders) -> None:
+    """A voice session open when SIGTERM comes goes on (within the grace period): its turns
+    are answered and billed, and the server exits once the caller hangs up."""
+    site = Site(tmp_path, {})
+    first = await site.start()
+    try:
+        root, _, key = await prepare(first, fake)
+        channel = {"type": 1, "name": "rt", "key": "sk-rt", "models": REALTIME_MODEL}
+        channel |= {"group": "default", "base_url": fake.url}
+        assert (await root.post("/api/channel/", {"mode": "single", "channel": channel})).success
+        ratio = orjson.dumps({REALTIME_MODEL: 2}).decode()
+        assert (await root.put("/api/option/", {"key": "ModelRatio", "value": ratio})).success
+        await root.close()
+        url = first.url.replace("http://", "ws://") + f"/v1/realtime?model={REALTIME_MODEL}"
+        async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+            assert orjson.loads(await ws.recv())["type"] == "session.created"
+            assert first.process is not None
+            first.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)  # the server is draining now
+            for _ in range(2):
+                await ws.send(orjson.dumps({"type": "response.create"}).decode())
+                while orjson.loads(await ws.recv())["type"] != "response.done":
+                    pass
+            assert first.process.returncode is None  # still serving the session
+        await asyncio.wait_for(first.process.wait(), 15)
+    finally:
+        await first.stop()
+    assert first.process.returncode == 0
+    second = await site.start()
+    try:
+        root = ApiClient(second.url)
+        assert (await root.login(ROOT_USER, ROOT_PASSWORD)).success
+        reply = await root.get("/api/log/", params={"type": 2, "model_name": REALTIME_MODEL})
+        await root.close()
+        rows = reply.data["items"]
+        assert len(rows) == 2 and all(row["quota"] > 0 for row in rows), rows
     finally:
         await second.stop()
