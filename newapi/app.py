@@ -49,9 +49,11 @@ from newapi.store.balances import balance_loaders
 from newapi.store.options import OptionStore
 
 log = logging.getLogger(__name__)
-# Applied settlement ids outlive their journal records by far (records are acknowledged
-# within a flush or two); a week covers any journal a dead process left behind.
-APPLIED_IDS_KEPT_SECONDS = 7 * 24 * 3600
+# Applied settlement ids must outlive their journal records: those are acknowledged within a
+# flush or two, and a dead process's are adopted within seconds (or replayed, before any
+# pruning, by the next start on its machine). A day of ids, pruned every hour.
+APPLIED_IDS_KEPT_SECONDS = 24 * 3600
+PRUNE_SECONDS = 3600
 
 
 def _make_cache(settings: Settings) -> Cache:
@@ -200,6 +202,7 @@ async def _open_journal(state: AppState) -> None:
         log.warning("replaying %d journaled settlements of a previous process", replayed)
     await writer.flush()
     await writer.prune(APPLIED_IDS_KEPT_SECONDS)
+    state.every(PRUNE_SECONDS, lambda: writer.prune(APPLIED_IDS_KEPT_SECONDS), "applied-prune")
     state.every(state.settings.batch_update_interval, writer.flush, "usage-flush")
     journal = writer.journal
     if isinstance(journal, RedisJournal):

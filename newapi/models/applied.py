@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from newapi.models.fields import i64
@@ -15,3 +16,4 @@ class AppliedUsage(Model):
 
     class Meta:
         table = "applied_settlements"
+        indexes = (Index(fields=("created_at",), name="idx_applied_settlements_created_at"),)

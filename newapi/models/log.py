@@ -75,3 +75,4 @@ class AppliedLog(Model):
     class Meta:
         table = "applied_log_settlements"
         app = "logs"
+        indexes = (Index(fields=("created_at",), name="idx_applied_log_settlements_created_at"),)
