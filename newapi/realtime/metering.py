@@ -126,10 +126,12 @@ class SessionMeter:
         if quota <= 0:
             return False
         try:
-            await self._reserve(quota)
-            return False
+            charged = await self._reserve(quota)
         except InsufficientQuota:
             pass
+        else:
+            await self.ledger.settle(charged, quota)  # final: no hold is left behind (Redis)
+            return False
         # Delivered already: charge it against the float (the balance may dip below zero by
         # at most one response), then the session ends.
         reservation, self._float = self._float, None

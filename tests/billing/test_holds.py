@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 from redis import asyncio as aioredis
+from websockets.asyncio.client import connect
 
+from bench.fakes import FakeProviders
 from newapi.billing.journal import Consumption, encode
 from newapi.billing.journal_redis import RedisJournal
+from tests.conftest import StartGateway
+from tests.relay.conftest import Relay, all_logs, new_key
+from tests.support.gateway import setup_root
 
 BALANCE = "quota:user:1"
 
@@ -45,3 +51,38 @@ async def test_holds_of_a_dead_process_are_given_back_less_what_it_journaled(
 
 def _used(quota: int, hold: str) -> Consumption:
     return Consumption(1, "u", 0, 0, "m", quota, 1, None, at=1, hold=hold)
+
+
+async def test_realtime_turns_leave_no_hold_behind(
+    start_gateway: StartGateway, redis_url: str
+) -> None:
+    """Each realtime response is charged as a reservation that is final at once: it must not
+    stay a hold, or a dead process's give-back would refund answered turns."""
+    async with FakeProviders.start() as fake:
+        gateway = await start_gateway(REDIS_CONN_STRING=redis_url, BATCH_UPDATE_INTERVAL="1")
+        relay = Relay(gateway, await setup_root(gateway.url), fake)
+        try:
+            await relay.channel(models="gpt-realtime", key="sk-rt")
+            await relay.option("ModelRatio", orjson.dumps({"gpt-realtime": 2}).decode())
+            _, key = await new_key(relay.root, unlimited_quota=False, remain_quota=10_000_000)
+            url = gateway.url.replace("http://", "ws://") + "/v1/realtime?model=gpt-realtime"
+            async with connect(url, additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+                await ws.recv()
+                for _ in range(2):
+                    await ws.send(orjson.dumps({"type": "response.create"}).decode())
+                    while orjson.loads(await ws.recv())["type"] != "response.done":
+                        pass
+                redis = aioredis.from_url(redis_url)
+                try:
+                    (holds,) = await redis.keys("newapi:journal:*:holds")
+                    assert await redis.hlen(holds) == 1  # the session's float, until it ends
+                finally:
+                    await redis.aclose()
+            assert len(await all_logs(relay, 2)) == 2
+        finally:
+            await relay.root.close()
+    redis = aioredis.from_url(redis_url)
+    try:
+        assert [await redis.hlen(k) for k in await redis.keys("newapi:journal:*:holds")] == []
+    finally:
+        await redis.aclose()
