@@ -157,6 +157,7 @@ class RedisJournal:
         """A clean stop: nothing left to replay, so the stream and the lease go."""
         try:
             if not self._entries and not self._unacked:
+                await self.holds.give_back(self.instance, {})  # requests that never settled
                 await self._redis.delete(stream_key(self.instance), lease_key(self.instance))
                 await self._redis.srem(REGISTRY, self.instance)
         except RedisError as error:

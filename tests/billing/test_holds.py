@@ -86,3 +86,15 @@ async def test_realtime_turns_leave_no_hold_behind(
         assert [await redis.hlen(k) for k in await redis.keys("newapi:journal:*:holds")] == []
     finally:
         await redis.aclose()
+
+
+async def test_a_clean_stop_gives_back_holds_that_never_settled(redis_url: str) -> None:
+    redis = aioredis.from_url(redis_url)
+    await redis.set(BALANCE, 5_000)
+    journal = RedisJournal(redis_url)
+    await journal.open()
+    assert (await journal.holds.take([BALANCE], 2_000))[0] == -1
+    await journal.close()  # e.g. a request task cancelled at shutdown before its settle
+    assert int(await redis.get(BALANCE)) == 5_000
+    assert await redis.keys("newapi:journal:*") == []
+    await redis.aclose()
