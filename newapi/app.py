@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import signal
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +22,9 @@ from newapi.admin import blueprints
 from newapi.admin.respond import json_response
 from newapi.auth.ratelimit import enforce
 from newapi.auth.sessions import AdminSessions
+from newapi.billing.journal import Journal
+from newapi.billing.journal_file import FileJournal
+from newapi.billing.journal_redis import RENEW_SECONDS, RedisJournal
 from newapi.billing.ledger import QuotaLedger
 from newapi.billing.writer import UsageWriter
 from newapi.cache import Cache, MemoryCache, RedisCache
@@ -45,12 +50,23 @@ from newapi.store.balances import balance_loaders
 from newapi.store.options import OptionStore
 
 log = logging.getLogger(__name__)
+# Applied settlement ids must outlive their journal records: those are acknowledged within a
+# flush or two, and a dead process's are adopted within seconds (or replayed, before any
+# pruning, by the next start on its machine). A day of ids, pruned every hour.
+APPLIED_IDS_KEPT_SECONDS = 24 * 3600
+PRUNE_SECONDS = 3600
 
 
 def _make_cache(settings: Settings) -> Cache:
     if settings.redis_url:
         return RedisCache(settings.redis_url, settings.redis_pool_size)
     return MemoryCache()
+
+
+def _make_journal(settings: Settings) -> Journal:
+    if settings.redis_url:
+        return RedisJournal(settings.redis_url, pool_size=settings.redis_pool_size)
+    return FileJournal(Path(settings.journal_dir))
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -64,12 +80,16 @@ class BoundedIntConverter(IntegerConverter):
 def _make_state(settings: Settings) -> AppState:
     cache = _make_cache(settings)
     entities = EntityCache(cache, settings.crypto_secret, settings.sync_frequency)
-    writer = UsageWriter()
+    journal = _make_journal(settings)
+    writer = UsageWriter(journal)
     load_user, load_token = balance_loaders(writer)
     # Redis balances are shared and exact: they live until an admin write drops them. Memory
     # balances are per process: they also reload every SYNC_FREQUENCY to see other nodes.
     ttl = None if settings.redis_url else float(settings.sync_frequency)
-    ledger = QuotaLedger(cache, entities, load_user=load_user, load_token=load_token, ttl=ttl)
+    holds = journal.holds if isinstance(journal, RedisJournal) else None
+    ledger = QuotaLedger(
+        cache, entities, load_user=load_user, load_token=load_token, ttl=ttl, holds=holds
+    )
     return AppState(
         settings=settings,
         cache=cache,
@@ -121,13 +141,14 @@ async def _startup() -> None:
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     await migrate.check(settings)
     await state.cache.ping()
+    await _open_journal(state)
+    _drain_on_sigterm()
     # Load the tokenizer vocabularies once, in a thread, without delaying start-up (~0.6 s).
     state.spawn(asyncio.to_thread(tokens.warm), "tokenizer-warm")
     await state.options.reload()
     state.every(settings.sync_frequency, state.options.reload, "options-sync")
     await state.channels.refresh()
     state.every(settings.sync_frequency, state.channels.refresh, "channel-sync")
-    state.every(settings.batch_update_interval, state.writer.flush, "usage-flush")
     state.follow_changes()  # other workers' and nodes' admin writes, at once (Redis)
     if settings.is_master:
         state.every(TICK_SECONDS, ChannelMonitor(state).tick, "channel-monitor")
@@ -150,10 +171,51 @@ async def _shutdown() -> None:
     state = app_state()
     await state.stop()
     await state.writer.flush()  # what the last requests used must not be lost
+    await state.writer.journal.close()  # what a failed flush kept is replayed at the next start
     if state.http_session is not None:
         await state.http_session.close()
     await state.cache.close()
     await Tortoise.close_connections()
+
+
+def _drain_on_sigterm() -> None:
+    """In a Hypercorn worker (``workers > 1``), SIGTERM must not end the drain.
+
+    The parent sets the workers' shutdown event on SIGTERM, then, as soon as one worker has
+    drained, sends SIGTERM to the others: with the default action, a worker still finishing
+    its streams died there, without flushing. The event alone ends a worker, after its drain.
+    """
+    if multiprocessing.parent_process() is None:
+        return  # ``workers = 1``: Hypercorn's own handler drains on SIGTERM
+
+    def noted() -> None:
+        log.info("SIGTERM: draining; this worker stops when its connections are done")
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, noted)
+
+
+async def _open_journal(state: AppState) -> None:
+    """Apply what a killed process journaled but did not write, before serving anything."""
+    writer = state.writer
+    await writer.journal.open()
+    replayed = await writer.replay()
+    if replayed:
+        log.warning("replaying %d journaled settlements of a previous process", replayed)
+    await writer.flush()
+    await writer.prune(APPLIED_IDS_KEPT_SECONDS)
+    state.every(PRUNE_SECONDS, lambda: writer.prune(APPLIED_IDS_KEPT_SECONDS), "applied-prune")
+    state.every(state.settings.batch_update_interval, writer.flush, "usage-flush")
+    journal = writer.journal
+    if isinstance(journal, RedisJournal):
+        state.every(RENEW_SECONDS, journal.renew, "journal-lease")
+    # Workers or nodes that died while this one runs (a Redis lease lapsed, a slot unlocked).
+    state.every(RENEW_SECONDS, lambda: _adopt_dead_peers(writer), "journal-recovery")
+
+
+async def _adopt_dead_peers(writer: UsageWriter) -> None:
+    """Write what a dead worker or node journaled, now (not at the next batch)."""
+    if await writer.replay():
+        await writer.flush()
 
 
 async def _global_api_rate_limit() -> None:

@@ -14,6 +14,7 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from types import MappingProxyType
 from typing import Literal, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -90,6 +91,9 @@ class Settings:
     hypercorn_config: str = "hypercorn.toml"
     migrations_dir: str = ""  # NEWAPI_MIGRATIONS_DIR; empty: the source tree's migrations/
     console_dir: str = ""  # NEWAPI_CONSOLE_DIR; empty: the source tree's console/dist
+    # NEWAPI_JOURNAL_DIR: the local settlement journal (used without Redis); default: a
+    # ``newapi-journal`` directory next to the SQLite file
+    journal_dir: str = "newapi-journal"
     relay_timeout: int = 0  # seconds for a whole upstream request; 0 = none
     streaming_timeout: int = 300  # idle seconds between upstream stream events
     force_stream_option: bool = True
@@ -393,6 +397,11 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return raw
 
 
+def _beside(sqlite_path: str, name: str) -> str:
+    """``name`` in the directory of the SQLite file (``SQLITE_PATH`` may carry ``?options``)."""
+    return str(PurePath(sqlite_path.split("?", 1)[0]).parent / name)
+
+
 def load_settings(
     env: Mapping[str, str], *, random_secret: Callable[[], str] = lambda: secrets.token_hex(16)
 ) -> Settings:
@@ -436,6 +445,7 @@ def load_settings(
         hypercorn_config=_get(env, "HYPERCORN_CONFIG", "hypercorn.toml"),
         migrations_dir=_get(env, "NEWAPI_MIGRATIONS_DIR"),
         console_dir=_get(env, "NEWAPI_CONSOLE_DIR"),
+        journal_dir=_get(env, "NEWAPI_JOURNAL_DIR") or _beside(sqlite_path, "newapi-journal"),
         relay_timeout=_int(env, "RELAY_TIMEOUT", 0),
         streaming_timeout=_int(env, "STREAMING_TIMEOUT", 300, minimum=1),
         force_stream_option=_bool(env, "FORCE_STREAM_OPTION", True),

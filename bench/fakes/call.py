@@ -162,6 +162,8 @@ async def send_stream(
                     await asyncio.sleep(delay)
                 sent += 1
             await resp.write(event.data)
+        if call.scenario.end_delay > 0:
+            await asyncio.sleep(call.scenario.end_delay)
     except ConnectionError:
         pass  # the client went away; nothing more to send
     return resp

@@ -102,6 +102,7 @@ class Scenario:
     error: FakeError | None = None
     disconnect_after: int | None = None  # drop the connection after M content chunks
     stall_after: int | None = None  # stop sending after M content chunks, keep the socket open
+    end_delay: float = 0.0  # seconds between a stream's last event and its end (socket open)
 
     embedding_dimensions: int = 8  # used when the request has no ``dimensions``
     flagged: bool = False  # moderations verdict

@@ -4,8 +4,9 @@
 SQL in :mod:`newapi.store.abilities` and created by the migrations.
 """
 
+from newapi.models.applied import AppliedUsage
 from newapi.models.channel import Channel
-from newapi.models.log import Log
+from newapi.models.log import AppliedLog, Log
 from newapi.models.option import Option
 from newapi.models.quota_data import QuotaData
 from newapi.models.redemption import Redemption
@@ -15,6 +16,8 @@ from newapi.models.top_up import TopUp
 from newapi.models.user import User
 
 __all__ = [
+    "AppliedLog",
+    "AppliedUsage",
     "Channel",
     "Log",
     "Option",

@@ -64,3 +64,15 @@ class Log(Model):
             Index(fields=("created_at", "type"), name="idx_created_at_type"),
             Index(fields=("model_name", "username"), name="index_username_model_name"),
         )
+
+
+class AppliedLog(Model):
+    # A settlement whose log row the usage writer committed (same transaction, logs database).
+
+    id = fields.CharField(max_length=32, primary_key=True)
+    created_at = i64()
+
+    class Meta:
+        table = "applied_log_settlements"
+        app = "logs"
+        indexes = (Index(fields=("created_at",), name="idx_applied_log_settlements_created_at"),)

@@ -95,7 +95,7 @@ class SessionMeter:
         self.responses += 1
         row = self._log_row(turn, quota, options) if options.bool("LogConsumeEnabled") else None
         caller = self.session.caller
-        self.writer.add(
+        await self.writer.add(
             Consumption(
                 user_id=caller.user_id,
                 username=str(caller.user.get("username", "")),
@@ -126,10 +126,12 @@ class SessionMeter:
         if quota <= 0:
             return False
         try:
-            await self._reserve(quota)
-            return False
+            charged = await self._reserve(quota)
         except InsufficientQuota:
             pass
+        else:
+            await self.ledger.settle(charged, quota)  # final: no hold is left behind (Redis)
+            return False
         # Delivered already: charge it against the float (the balance may dip below zero by
         # at most one response), then the session ends.
         reservation, self._float = self._float, None

@@ -30,13 +30,12 @@ async def settle(
         await state.ledger.settle(job.reservation, 0)
         return 0
     quota = quota_for(usage, job.price, options.float("QuotaPerUnit"))
-    await state.ledger.settle(job.reservation, quota)
     row = (
         _log_row(job, channel, usage, quota, upstream_model)
         if options.bool("LogConsumeEnabled")
         else None
     )
-    state.writer.add(
+    await state.writer.add(
         Consumption(
             user_id=job.caller.user_id,
             username=str(job.caller.user.get("username", "")),
@@ -47,8 +46,11 @@ async def settle(
             tokens=usage.total_tokens,
             log=row,
             export=options.bool("DataExportEnabled"),
+            hold=job.reservation.hold,
         )
     )
+    # Recorded first: a cache outage may fail the balance correction, never the charge.
+    await state.ledger.settle(job.reservation, quota)
     return quota
 
 

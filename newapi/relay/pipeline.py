@@ -7,6 +7,7 @@ session routes) only say what to read and how to translate; the steps here bill 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -22,12 +23,14 @@ from newapi.errors import (
     InvalidRelayRequest,
     NoAvailableChannel,
     PriceNotConfigured,
+    ServiceUnavailable,
     UpstreamFailed,
 )
 from newapi.options.registry import Options
 from newapi.protocol.convert import StreamError
 from newapi.protocol.depth import MAX_DEPTH, too_deep
 from newapi.protocol.tokens import estimate_text
+from newapi.protocol.usage import Usage
 from newapi.relay.auth import Caller, check_model_allowed
 from newapi.relay.health import report_failure
 from newapi.relay.job import Job
@@ -39,6 +42,7 @@ from newapi.routing.groups import AUTO, group_of, serving_groups
 from newapi.routing.index import RoutingIndex
 from newapi.state import AppState
 
+log = logging.getLogger(__name__)
 DEFAULT_COMPLETION_BUDGET = 1024  # completion tokens reserved when the caller set no limit
 
 
@@ -252,7 +256,7 @@ async def finish_plain(
         opened.response.release()
     job.mark_first_byte()
     out, usage = translator.plain(raw)
-    await settle(state, job, opened.channel, usage, upstream_model=opened.upstream_model)
+    await _settle_served(state, job, opened, usage)
     content_type = opened.response.headers.get("Content-Type", "application/json")
     return Response(out, status=opened.response.status, content_type=content_type)
 
@@ -264,13 +268,20 @@ async def relay_stream(
 
     An upstream that stops before its own end (closed, idle past ``STREAMING_TIMEOUT``, broken,
     or an in-stream error) gets the caller an error event in its format instead of a clean end:
-    a truncated answer must not look complete. What was delivered is billed either way.
+    a truncated answer must not look complete. What was delivered is billed either way, and
+    settled (journaled) before the last bytes go out: a finished stream is always paid for.
     """
     reason, problem = "client_gone", ""
+    settled = False
+    held: list[bytes] = []  # upstream's own end (message_stop...): sent after the settlement
     try:
         try:
             async for event in events(opened.response):
-                for out in translator.event(event):
+                outs = translator.event(event)
+                if translator.finished:
+                    held += outs
+                    continue
+                for out in outs:
                     job.mark_first_byte()
                     yield out
             reason = "done" if translator.finished else "eof"
@@ -282,14 +293,36 @@ async def relay_stream(
             reason, problem = "upstream_error", f"the upstream failed: {error.message}"
         except (aiohttp.ClientError, ValueError):
             reason, problem = "upstream_error", "the upstream connection broke"
-        tail = translator.fail(problem) if problem else translator.end()
+        tail = held + (translator.fail(problem) if problem else translator.end())
+        _stream_ended(job, opened, reason, problem)
+        settled = True
+        await _settle_stream(state, job, opened, translator)
         for out in tail:
             yield out
     finally:
-        job.stream_status = {"status": "ok" if reason == "done" else "error", "end_reason": reason}
-        if problem:
-            job.stream_status["end_error"] = problem
-        opened.response.close()
-        usage = translator.usage()
-        channel = opened.channel if usage is not None else None
-        state.spawn(settle(state, job, channel, usage, upstream_model=opened.upstream_model))
+        if not settled:  # the caller went away (or the server is stopping): settle anyway
+            _stream_ended(job, opened, reason, problem)
+            state.spawn(_settle_stream(state, job, opened, translator))
+
+
+def _stream_ended(job: Job, opened: Opened, reason: str, problem: str) -> None:
+    job.stream_status = {"status": "ok" if reason == "done" else "error", "end_reason": reason}
+    if problem:
+        job.stream_status["end_error"] = problem
+    opened.response.close()
+
+
+async def _settle_stream(
+    state: AppState, job: Job, opened: Opened, translator: StreamTranslator
+) -> None:
+    await _settle_served(state, job, opened, translator.usage())
+
+
+async def _settle_served(state: AppState, job: Job, opened: Opened, usage: Usage | None) -> None:
+    channel = opened.channel if usage is not None else None
+    try:
+        await settle(state, job, channel, usage, upstream_model=opened.upstream_model)
+    except ServiceUnavailable:
+        # The usage is recorded (metering records before correcting the balance): the answer
+        # is paid for and goes out; only the cached balance missed its correction.
+        log.error("request %s: quota balance not corrected (cache unavailable)", job.request_id)

@@ -7,6 +7,11 @@ RUN_IN_TRANSACTION = True
 
 async def upgrade(db: BaseDBAsyncClient) -> str:
     return """
+CREATE TABLE IF NOT EXISTS `applied_settlements` (
+    `id` VARCHAR(32) NOT NULL PRIMARY KEY,
+    `created_at` BIGINT DEFAULT 0,
+    KEY `idx_applied_settlements_created_at` (`created_at`)
+) CHARACTER SET utf8mb4;
 CREATE TABLE IF NOT EXISTS `channels` (
     `id` BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
     `type` BIGINT DEFAULT 0,

@@ -7,6 +7,11 @@ RUN_IN_TRANSACTION = True
 
 async def upgrade(db: BaseDBAsyncClient) -> str:
     return """
+CREATE TABLE IF NOT EXISTS "applied_settlements" (
+    "id" VARCHAR(32) NOT NULL PRIMARY KEY,
+    "created_at" BIGINT DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS "idx_applied_settlements_created_at" ON "applied_settlements" ("created_at");
 CREATE TABLE IF NOT EXISTS "channels" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
     "type" BIGINT DEFAULT 0,

@@ -7,6 +7,11 @@ RUN_IN_TRANSACTION = True
 
 async def upgrade(db: BaseDBAsyncClient) -> str:
     return """
+CREATE TABLE IF NOT EXISTS "applied_log_settlements" (
+    "id" VARCHAR(32) NOT NULL PRIMARY KEY,
+    "created_at" BIGINT DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS "idx_applied_log_settlements_created_at" ON "applied_log_settlements" ("created_at");
 CREATE TABLE IF NOT EXISTS "logs" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "user_id" BIGINT DEFAULT 0,
