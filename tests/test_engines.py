@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from yarl import URL
 
 from tests.conftest import StartGateway
 from tests.db.newapi_schema import (
@@ -61,6 +62,22 @@ async def _build(client: ApiClient) -> tuple[int, str]:
     return channel_id, token.data["key"]
 
 
+async def _ended_session(root: ApiClient, url: str) -> ApiClient:
+    """A copy of the session cookie of a user who then logged out (ending it)."""
+    created = await root.post("/api/user/", {"username": "leaver", "password": "leaver-pass-1"})
+    assert created.success, created.body
+    browser, copy = ApiClient(url), ApiClient(url)
+    try:
+        assert (await browser.login("leaver", "leaver-pass-1")).success
+        copy.user_id = browser.user_id
+        copy.http.cookie_jar.update_cookies(browser.http.cookie_jar.filter_cookies(URL(url)))
+        assert (await copy.get("/api/user/self")).success
+        assert (await browser.get("/api/user/logout")).success
+    finally:
+        await browser.close()
+    return copy
+
+
 @pytest.mark.parametrize("cache", CACHES)
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_setup_channel_key_and_restart(
@@ -80,11 +97,16 @@ async def test_setup_channel_key_and_restart(
             assert [t["name"] for t in before["tokens"]] == ["k1"]
             assert key not in str(before["tokens"])
             assert await _abilities(engine, target) == [("default", "gpt-4o", channel_id)]
+            stale = await _ended_session(root, first.url)
             await first.stop()
             second = await start_gateway(**env, **extra)
-            root.base_url = second.url  # same cookie jar: the session must still be valid
+            root.base_url = stale.base_url = second.url
+            # Same cookie jar: the session must still be valid; one that ended stays ended.
             me = await root.get("/api/user/self")
             assert me.success and me.data["role"] == 100, me.body
+            replayed = await stale.get("/api/user/self")
+            await stale.close()
+            assert replayed.status == 401, replayed.body
             assert await _lists(root) == before
             revealed = await root.post(f"/api/token/{before['tokens'][0]['id']}/key")
             assert revealed.data == {"key": key}

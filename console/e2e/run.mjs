@@ -372,27 +372,27 @@ try {
   })
 
   await step('error and manage logs have their own columns', async () => {
-    // A client asks for a model nobody priced: the relay refuses it and writes an error log.
+    // A client asks for a model no channel serves: the relay refuses it (503, before pricing) and writes an error log.
     const status = await page.evaluate(async (key) => {
       const response = await fetch('/v1/chat/completions', {
         method: 'POST',
         headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ model: 'zz-unpriced-model', messages: [{ role: 'user', content: 'hi' }] }),
+        body: JSON.stringify({ model: 'zz-unserved-model', messages: [{ role: 'user', content: 'hi' }] }),
       })
       return response.status
     }, fullKey)
-    check(status >= 400, `the unpriced model was served (${status})`)
+    check(status >= 400, `the unserved model was served (${status})`)
     await byTest('log-type').click()
     await page.locator('.n-base-select-option', { hasText: 'Error' }).click()
-    const row = page.locator('tr', { has: page.locator('[data-log-model="zz-unpriced-model"]') }).first()
+    const row = page.locator('tr', { has: page.locator('[data-log-model="zz-unserved-model"]') }).first()
     for (let attempt = 0; attempt < 20 && !(await row.isVisible()); attempt++) {
       await page.waitForTimeout(300)
       await byTest('log-search').click()
     }
     await row.waitFor()
     check((await row.locator('[data-test="log-status-code"]').innerText()).trim() === String(status), 'the error log has no status code')
-    check((await row.innerText()).includes('model_price_error'), `no error code in the row: ${await row.innerText()}`)
-    check((await row.locator('[data-test="log-message"]').innerText()).includes('zz-unpriced-model'), 'no message in the row')
+    check((await row.innerText()).includes('model_not_found'), `no error code in the row: ${await row.innerText()}`)
+    check((await row.locator('[data-test="log-message"]').innerText()).includes('zz-unserved-model'), 'no message in the row')
     check((await page.locator('[data-log-model="gpt-4o-mini"]').count()) === 0, 'consume logs listed under Error')
     await shot('10b-error-logs')
     await byTest('log-type').click()

@@ -3,11 +3,13 @@
 Relay calls carry their key in a header; opening (verifying the signature of) a session cookie
 on each of them only costs time on the hot path, so relay paths get Quart's null session.
 
-A signed cookie alone cannot be taken back, so each user has a session *epoch* in the shared
-cache (Redis when configured: every node sees it). A cookie carries the epoch it was issued
-under and is good only while that is still the user's epoch; logout, a password change, a
-disabled or deleted account and an admin's force logout move the epoch on, which ends every
-session of the user on every node at once. A missing epoch (expired, evicted) counts as moved.
+A signed cookie alone cannot be taken back, so each user has a session *epoch* in the
+database (``session_epochs``: shared by every node, kept across restarts of the gateway and of
+Redis, and readable during a Redis outage). A cookie carries the epoch it was issued under and
+is good only while that is still the user's epoch; logout, a password change, a disabled or
+deleted account and an admin's force logout move the epoch on, which ends every session of the
+user on every node at once. Checking it is one primary-key read per admin request (the admin
+guard reads the user row anyway); relay paths never open sessions.
 """
 
 from __future__ import annotations
@@ -16,17 +18,16 @@ import secrets
 from ipaddress import ip_address
 from typing import Any
 
-from quart import current_app, has_request_context, request, session
+from quart import has_request_context, request, session
 from quart.sessions import SecureCookieSession, SecureCookieSessionInterface
+from tortoise.exceptions import IntegrityError
 
-from newapi.cache.base import Cache
 from newapi.config import IPNetwork
+from newapi.models.session_epoch import SessionEpoch
 from newapi.state import app_state
 
 RELAY_PREFIXES = ("/v1/", "/v1beta/", "/dashboard/")
 EPOCH_FIELD = "epoch"
-# The epoch outlives the longest cookie issued under it (each use renews both).
-_EPOCH_MARGIN_SECONDS = 3600.0
 
 
 class AdminSessions(SecureCookieSessionInterface):
@@ -64,32 +65,27 @@ def is_tls(scheme: str, peer: str, forwarded_proto: str, trusted: tuple[IPNetwor
     return any(address in network for network in trusted)
 
 
-class SessionEpochs:
-    """Each user's current session epoch, in the shared cache."""
-
-    def __init__(self, cache: Cache, lifetime_seconds: float) -> None:
-        self._cache = cache
-        self._ttl = lifetime_seconds + _EPOCH_MARGIN_SECONDS
-
-    @staticmethod
-    def _key(user_id: int) -> str:
-        return f"session-epoch:{user_id}"
-
-    async def current(self, user_id: int) -> str:
-        """The user's epoch, renewed; a new one when there is none (no old cookie matches it)."""
-        fresh = secrets.token_hex(12).encode()
-        return (await self._cache.keep(self._key(user_id), fresh, self._ttl)).decode()
-
-    async def end_all(self, user_id: int) -> str:
-        """Move the user's epoch on: every session issued so far ends. Returns the new epoch."""
-        epoch = secrets.token_hex(12)
-        await self._cache.set(self._key(user_id), epoch.encode(), self._ttl)
-        return epoch
+async def current_epoch(user_id: int) -> str:
+    """The user's session epoch; a new one when there is none yet (no old cookie matches it)."""
+    row = await SessionEpoch.get_or_none(user_id=user_id)
+    if row is not None:
+        return row.epoch
+    try:
+        created = await SessionEpoch.create(user_id=user_id, epoch=secrets.token_hex(12))
+    except IntegrityError:  # another request made it first: that one counts
+        return (await SessionEpoch.get(user_id=user_id)).epoch
+    return created.epoch
 
 
-def session_epochs() -> SessionEpochs:
-    lifetime = current_app.permanent_session_lifetime.total_seconds()
-    return SessionEpochs(app_state().cache, lifetime)
+async def end_sessions(user_id: int) -> str:
+    """End every session of ``user_id`` on every node (its epoch moves on); the new epoch."""
+    epoch = secrets.token_hex(12)
+    if not await SessionEpoch.filter(user_id=user_id).update(epoch=epoch):
+        try:
+            await SessionEpoch.create(user_id=user_id, epoch=epoch)
+        except IntegrityError:  # made meanwhile by current_epoch(): move it on all the same
+            await SessionEpoch.filter(user_id=user_id).update(epoch=epoch)
+    return epoch
 
 
 async def start_session(user_id: int, fields: dict[str, Any], epoch: str | None = None) -> None:
@@ -98,15 +94,10 @@ async def start_session(user_id: int, fields: dict[str, Any], epoch: str | None 
     session.permanent = True
     session.update(fields)
     session["id"] = user_id
-    session[EPOCH_FIELD] = epoch or await session_epochs().current(user_id)
+    session[EPOCH_FIELD] = epoch or await current_epoch(user_id)
 
 
 async def session_is_current(user_id: int) -> bool:
     """Whether this request's session was issued under the user's current epoch."""
     claimed = session.get(EPOCH_FIELD)
-    return isinstance(claimed, str) and claimed == await session_epochs().current(user_id)
-
-
-async def end_sessions(user_id: int) -> str:
-    """End every session of ``user_id`` on every node; returns the new epoch."""
-    return await session_epochs().end_all(user_id)
+    return isinstance(claimed, str) and claimed == await current_epoch(user_id)

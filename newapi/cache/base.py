@@ -13,11 +13,6 @@ class Cache(Protocol):
 
     async def delete(self, *keys: str) -> None: ...
 
-    async def keep(self, key: str, value: bytes, ttl: float) -> bytes:
-        """The value at ``key`` (``value`` stored first when there is none), kept ``ttl`` more
-        seconds; one atomic step, so a concurrent :meth:`set` is never overwritten."""
-        ...
-
     async def hit(self, key: str, window: int) -> int:
         """Count one event in the fixed window ``key`` (``window`` seconds); return the count."""
         ...

@@ -75,17 +75,6 @@ class MemoryCache:
         while len(self._data) > self._max:
             self._data.popitem(last=False)
 
-    async def keep(self, key: str, value: bytes, ttl: float) -> bytes:
-        # No await inside: the read and the write are one step for the event loop.
-        now = time.monotonic()
-        entry = self._data.get(key)
-        stored = entry[1] if entry is not None and entry[0] >= now else value
-        self._data[key] = (now + ttl, stored)
-        self._data.move_to_end(key)
-        while len(self._data) > self._max:
-            self._data.popitem(last=False)
-        return stored
-
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._data.pop(key, None)

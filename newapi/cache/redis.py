@@ -30,14 +30,6 @@ end
 return false
 """
 
-# The value at KEYS[1], or ARGV[1] stored when there is none; either way kept ARGV[2] ms more.
-_KEEP = """
-local value = redis.call('GET', KEYS[1])
-if not value then value = ARGV[1] end
-redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
-return value
-"""
-
 # Sliding-window logs as sorted sets (member -> time added, ms on the Redis clock, so nodes
 # with skewed clocks agree). KEYS: the logs; ARGV: window ms, member, then each log's limit.
 # Numbers reach Redis as formatted strings: Lua's default "%.14g" would round the scores.
@@ -92,7 +84,6 @@ class RedisCache:
         self._reserve = self._redis.register_script(_RESERVE)
         self._adjust = self._redis.register_script(_ADJUST)
         self._admit = self._redis.register_script(_ADMIT)
-        self._keep = self._redis.register_script(_KEEP)
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -105,13 +96,6 @@ class RedisCache:
             await self._redis.set(key, value, px=max(int(ttl * 1000), 1))
         except RedisError as exc:
             raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
-
-    async def keep(self, key: str, value: bytes, ttl: float) -> bytes:
-        try:
-            kept = await self._keep(keys=[key], args=[value, max(int(ttl * 1000), 1)])
-        except RedisError as exc:
-            raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
-        return bytes(kept)
 
     async def delete(self, *keys: str) -> None:
         if not keys:

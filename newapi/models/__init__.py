@@ -10,6 +10,7 @@ from newapi.models.log import AppliedLog, Log
 from newapi.models.option import Option
 from newapi.models.quota_data import QuotaData
 from newapi.models.redemption import Redemption
+from newapi.models.session_epoch import SessionEpoch
 from newapi.models.setup import Setup
 from newapi.models.token import Token
 from newapi.models.top_up import TopUp
@@ -23,6 +24,7 @@ __all__ = [
     "Option",
     "QuotaData",
     "Redemption",
+    "SessionEpoch",
     "Setup",
     "Token",
     "TopUp",

@@ -86,6 +86,10 @@ CREATE TABLE IF NOT EXISTS `redemptions` (
     KEY `idx_redemptions_name` (`name`),
     KEY `idx_redemptions_deleted_at` (`deleted_at`)
 ) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `session_epochs` (
+    `user_id` INT NOT NULL PRIMARY KEY,
+    `epoch` VARCHAR(32) NOT NULL
+) CHARACTER SET utf8mb4;
 CREATE TABLE IF NOT EXISTS `setups` (
     `id` BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
     `version` VARCHAR(50) NOT NULL,

@@ -86,6 +86,10 @@ CREATE TABLE IF NOT EXISTS "redemptions" (
 );
 CREATE INDEX IF NOT EXISTS "idx_redemptions_name" ON "redemptions" ("name");
 CREATE INDEX IF NOT EXISTS "idx_redemptions_deleted_at" ON "redemptions" ("deleted_at");
+CREATE TABLE IF NOT EXISTS "session_epochs" (
+    "user_id" INT NOT NULL PRIMARY KEY,
+    "epoch" VARCHAR(32) NOT NULL
+);
 CREATE TABLE IF NOT EXISTS "setups" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "version" VARCHAR(50) NOT NULL,
