@@ -193,13 +193,15 @@ async def test_the_next_request_after_a_refused_large_body_succeeds(relay: Relay
         # The same connection pool: the refused connection was closed, not reused.
         reply = await client.chat.completions.create(model="gpt-4o-mini", messages=HI)
         assert reply.choices[0].message.content == "Hello from the fake provider!"
-    claude = anthropic.AsyncAnthropic(base_url=relay.gateway.url, api_key=key, max_retries=0)
-    with pytest.raises(anthropic.AuthenticationError):
-        await claude.messages.create(
-            model="gpt-4o-mini", max_tokens=5, messages=big, extra_headers={"x-api-key": "sk-no"}
-        )
-    reply = await claude.messages.create(model="gpt-4o-mini", max_tokens=5, messages=HI)
-    assert reply.content[0].type == "text"
+    async with anthropic.AsyncAnthropic(
+        base_url=relay.gateway.url, api_key=key, max_retries=0
+    ) as claude:
+        with pytest.raises(anthropic.AuthenticationError):
+            await claude.messages.create(
+                model="gpt-4o-mini", max_tokens=5, messages=big, extra_headers={"x-api-key": "no"}
+            )
+        reply = await claude.messages.create(model="gpt-4o-mini", max_tokens=5, messages=HI)
+        assert reply.content[0].type == "text"
 
 
 async def test_an_accepted_large_body_is_relayed_whole(relay: Relay) -> None:
