@@ -104,8 +104,12 @@ class _ClosingSend:
             await self.send(message)
             return
         await self.send({**message, "more_body": True})
+        gone = False
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._discard_body(), LINGER_SECONDS)
+            gone = await asyncio.wait_for(self._discard_body(), LINGER_SECONDS)
+        if gone:  # the caller left: nothing more will be queued
+            await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         # Hypercorn hands over a disconnect event while the last part is sent, and waits for
         # room in a queue that may be full of unread body: take what comes meanwhile.
         discard = asyncio.ensure_future(self._discard_until_disconnect())
@@ -115,11 +119,14 @@ class _ClosingSend:
         finally:
             discard.cancel()
 
-    async def _discard_body(self) -> None:
+    async def _discard_body(self) -> bool:
+        """Discard the rest of the body: whether the caller disconnected meanwhile."""
         while True:
             event = await self.receive()
-            if event["type"] == "http.disconnect" or not event.get("more_body", False):
-                return
+            if event["type"] == "http.disconnect":
+                return True
+            if not event.get("more_body", False):
+                return False
 
     async def _discard_until_disconnect(self) -> None:
         while (await self.receive())["type"] != "http.disconnect":
