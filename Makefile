@@ -43,13 +43,12 @@ lint: $(STAMP)
 	$(PYTHON) -m ruff check newapi tests bench
 	$(PYTHON) -m ruff format --check newapi tests bench
 
-# Two workers (a test file runs whole on one: module-scoped servers start once), then in a
-# fresh process the rate-limit bursts (after other files in the same process their requests
-# have intermittently timed out; see DEVELOPERS.md) and the short benchmark, alone: its bars
-# are ratios measured against the same fake upstream, best taken on an otherwise idle machine.
+# Two workers (a test file runs whole on one: module-scoped servers start once), then the short
+# benchmark alone: its bars are ratios measured against the same fake upstream, best taken on an
+# otherwise idle machine.
 test: lint
-	$(PYTHON) -m pytest -q -n 2 --dist loadfile --ignore=tests/bench --ignore=tests/relay/test_ratelimit.py
-	$(PYTHON) -m pytest -q tests/relay/test_ratelimit.py tests/bench
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile --ignore=tests/bench
+	$(PYTHON) -m pytest -q tests/bench
 
 # The benchmark harness (bench/README.md): `make bench`, or `make bench BENCH_ARGS=--short`.
 .PHONY: bench

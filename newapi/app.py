@@ -43,7 +43,7 @@ from newapi.errors import (
 )
 from newapi.protocol import tokens
 from newapi.realtime.routes import bp as realtime_blueprint
-from newapi.relay import relay_blueprints, render_error
+from newapi.relay import http_connection, relay_blueprints, render_error
 from newapi.relay.monitor import TICK_SECONDS, ChannelMonitor
 from newapi.state import EXTENSION, AppState, app_state
 from newapi.store.balances import balance_loaders
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.register_blueprint(blueprint)
     app.register_blueprint(realtime_blueprint)  # also installs its websocket seam
     _install_error_handlers(app)
+    http_connection.install(app)  # a request body is read only once its handler wants it
     app.before_request(_global_api_rate_limit)
     # last: only requests no route matched reach it
     console.install(

@@ -5,10 +5,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.garbage import collect_dropped_clients
 from tests.support.gateway import ApiClient, Gateway, setup_root
 from tests.support.services import redis_database
 
 StartGateway = Callable[..., Awaitable[Gateway]]
+
+
+@pytest.fixture(autouse=True)
+async def _close_dropped_clients() -> AsyncIterator[None]:
+    """Set up first, so torn down last: the clients a test dropped are closed before the next
+    test opens connections (tests/support/garbage.py says why that matters)."""
+    yield
+    await collect_dropped_clients()
 
 
 @pytest.fixture

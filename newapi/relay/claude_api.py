@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
+from newapi.relay.http_connection import body_after_checks
 from newapi.relay.openai_api import relay
 
 bp = Blueprint("relay_claude", __name__)
 
 
 @bp.post("/v1/messages")
+@body_after_checks
 async def messages() -> Response:
     # Routed like chat: an OpenAI-compatible channel gets /v1/chat/completions (converted),
     # an Anthropic channel /v1/messages (passed through).

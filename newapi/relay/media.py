@@ -30,6 +30,7 @@ from newapi.protocol import sse
 from newapi.protocol.tokens import StreamCounter, count_text
 from newapi.protocol.usage import Usage, from_openai
 from newapi.relay.auth import authenticate
+from newapi.relay.http_connection import body_after_checks, open_body
 from newapi.relay.job import Job
 from newapi.relay.openai_api import relay
 from newapi.relay.pipeline import (
@@ -325,10 +326,10 @@ async def relay_forward(read: Callable[[], Awaitable[Forward]]) -> Response:
     """Authenticate, read the request with ``read``, relay it and bill the answer."""
     state = app_state()
     options = state.options.current
-    await request.get_data()  # the whole body before any refusal (see openai_api.relay)
-    caller = await authenticate(state.entities, options)
+    caller = await authenticate(state.entities, options)  # header-only checks first (see relay)
     admission = await admit(state.cache, options, caller)  # 429 past the model request limit
     after_this_request(admission.finish)
+    open_body()
     forward = await read()
     job = await start_job(
         state, caller, request.path, forward.fields, forward.model, forward.stream
@@ -422,21 +423,25 @@ async def _read_image_edit() -> Forward:
 
 
 @bp.post("/v1/audio/speech")
+@body_after_checks
 async def audio_speech() -> Response:
     return await relay_forward(_read_speech)
 
 
 @bp.post("/v1/audio/transcriptions")
+@body_after_checks
 async def audio_transcriptions() -> Response:
     return await relay_forward(_audio_reader("audio/transcriptions"))
 
 
 @bp.post("/v1/audio/translations")
+@body_after_checks
 async def audio_translations() -> Response:
     return await relay_forward(_audio_reader("audio/translations"))
 
 
 @bp.post("/v1/images/edits")
+@body_after_checks
 async def image_edits() -> Response:
     if request.mimetype == "application/json":
         return await relay("images/edits")  # gpt-image-1 also takes JSON with image URLs

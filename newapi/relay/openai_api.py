@@ -11,6 +11,7 @@ from newapi.errors import (
     ModelNotFound,
 )
 from newapi.relay.auth import authenticate
+from newapi.relay.http_connection import body_after_checks, open_body
 from newapi.relay.job import Job
 from newapi.relay.pipeline import (
     finish_plain,
@@ -71,36 +72,43 @@ async def retrieve_model(model: str) -> Response:
 
 
 @bp.post("/v1/responses")
+@body_after_checks
 async def responses() -> Response:
     return await relay("responses")
 
 
 @bp.post("/v1/chat/completions")
+@body_after_checks
 async def chat_completions() -> Response:
     return await relay("chat/completions")
 
 
 @bp.post("/v1/completions")
+@body_after_checks
 async def completions() -> Response:
     return await relay("completions")
 
 
 @bp.post("/v1/embeddings")
+@body_after_checks
 async def embeddings() -> Response:
     return await relay("embeddings")
 
 
 @bp.post("/v1/moderations")
+@body_after_checks
 async def moderations() -> Response:
     return await relay("moderations")
 
 
 @bp.post("/v1/rerank")
+@body_after_checks
 async def rerank() -> Response:
     return await relay("rerank")
 
 
 @bp.post("/v1/images/generations")
+@body_after_checks
 async def image_generations() -> Response:
     return await relay("images/generations")
 
@@ -108,13 +116,12 @@ async def image_generations() -> Response:
 async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Response:
     state = app_state()
     options = state.options.current
-    # The whole body first, even for a refusal: Hypercorn closes a keep-alive connection whose
-    # request body was left unread past its buffer (seen with a 300 KB body: the client's next
-    # request on it failed with "remote end closed connection").
-    await request.get_data()
+    # Header-only checks before the body is let in: a refusal sends none of it into memory
+    # and closes the connection (relay.http_connection).
     caller = await authenticate(state.entities, options)
     admission = await admit(state.cache, options, caller)  # 429 past the model request limit
     after_this_request(admission.finish)  # a final status >= 400 is not a success
+    open_body()
     body = await read_json()
     model = body.get("model") or DEFAULT_MODELS.get(endpoint)
     if not isinstance(model, str) or not model:

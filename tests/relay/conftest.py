@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -25,6 +25,7 @@ class Relay:
     gateway: Gateway
     root: ApiClient
     fake: FakeProviders
+    clients: list[AsyncOpenAI] = field(default_factory=list)  # closed by the fixture
 
     async def channel(self, **fields: Any) -> int:
         body = {
@@ -49,9 +50,16 @@ class Relay:
 
     def openai(self, key: str) -> AsyncOpenAI:
         # A hung request fails the test in a minute instead of the SDK's ten.
-        return AsyncOpenAI(
+        client = AsyncOpenAI(
             base_url=self.gateway.url + "/v1", api_key=key, max_retries=0, timeout=60
         )
+        self.clients.append(client)
+        return client
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+        await self.root.close()
 
     async def option(self, key: str, value: Any) -> None:
         reply = await self.root.put("/api/option/", {"key": key, "value": value})
@@ -84,10 +92,11 @@ async def relay(start_gateway: StartGateway) -> AsyncIterator[Relay]:
     async with FakeProviders.start() as fake:
         gateway = await start_gateway(BATCH_UPDATE_INTERVAL="1")
         root = await setup_root(gateway.url)
+        relay = Relay(gateway, root, fake)
         try:
-            yield Relay(gateway, root, fake)
+            yield relay
         finally:
-            await root.close()
+            await relay.close()
 
 
 # ---- helpers for the failover, Azure, quota and disconnect tests -------------------------------
@@ -138,9 +147,9 @@ async def start_relay(start_gateway: StartGateway) -> AsyncIterator[StartRelay]:
         async def start(**env: str) -> Relay:
             fake = await stack.enter_async_context(WatchedFakes.start())
             gateway = await start_gateway(**{"BATCH_UPDATE_INTERVAL": "1", **env})
-            root = await setup_root(gateway.url)
-            stack.push_async_callback(root.close)
-            return Relay(gateway, root, fake)
+            relay = Relay(gateway, await setup_root(gateway.url), fake)
+            stack.push_async_callback(relay.close)
+            return relay
 
         yield start
 

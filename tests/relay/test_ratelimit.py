@@ -83,11 +83,13 @@ async def test_claude_callers_get_the_refusal_in_claude_format(relay: Relay) -> 
     await relay.channel()
     key = await relay.key()
     await limit(relay, total=0, success=1)
-    client = anthropic.AsyncAnthropic(base_url=relay.gateway.url, api_key=key, max_retries=0)
-    reply = await client.messages.create(model="gpt-4o-mini", max_tokens=10, messages=HI)
-    assert reply.content[0].type == "text"
-    with pytest.raises(anthropic.RateLimitError) as error:
-        await client.messages.create(model="gpt-4o-mini", max_tokens=10, messages=HI)
+    async with anthropic.AsyncAnthropic(
+        base_url=relay.gateway.url, api_key=key, max_retries=0
+    ) as client:
+        reply = await client.messages.create(model="gpt-4o-mini", max_tokens=10, messages=HI)
+        assert reply.content[0].type == "text"
+        with pytest.raises(anthropic.RateLimitError) as error:
+            await client.messages.create(model="gpt-4o-mini", max_tokens=10, messages=HI)
     assert error.value.status_code == 429
     body = error.value.body
     assert isinstance(body, dict) and body["type"] == "error"
@@ -160,10 +162,11 @@ async def test_two_nodes_sharing_redis_admit_exactly_the_limit(
     first.fake.scenario.first_byte_delay = 0.3
     # The second node reads the channel and the options from the shared database at start.
     second = await start_gateway(REDIS_CONN_STRING=redis_url, BATCH_UPDATE_INTERVAL="1")
-    clients = [
-        first.openai(key),
-        openai.AsyncOpenAI(base_url=second.url + "/v1", api_key=key, max_retries=0, timeout=60),
-    ]
+    second_client = openai.AsyncOpenAI(
+        base_url=second.url + "/v1", api_key=key, max_retries=0, timeout=60
+    )
+    first.clients.append(second_client)  # closed with the first node's clients
+    clients = [first.openai(key), second_client]
     assert await burst(clients, 40) == (7, 33)
     assert len(first.fake.requests) == 7
     for client in clients:
