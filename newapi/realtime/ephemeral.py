@@ -22,6 +22,7 @@ from newapi.adaptors.openai import OpenAICompatible
 from newapi.errors import InvalidRelayRequest, UpstreamFailed
 from newapi.protocol.usage import Usage
 from newapi.relay.auth import authenticate
+from newapi.relay.http_connection import open_body
 from newapi.relay.metering import settle
 from newapi.relay.pipeline import open_for_job, read_json, start_job
 from newapi.relay.ratelimit import admit
@@ -55,10 +56,11 @@ def serves(channel: ChannelSnapshot, adaptor: Adaptor) -> bool:
 async def relay_ephemeral(endpoint: str) -> Response:
     state = app_state()
     options = state.options.current
-    await request.get_data()  # the whole body before any refusal (see openai_api.relay)
+    # The body is let in only after the header-only checks (relay.http_connection).
     caller = await authenticate(state.entities, options)
     admission = await admit(state.cache, options, caller)
     after_this_request(admission.finish)
+    open_body()
     body = await read_json()
     job = await start_job(state, caller, request.path, body, model_of(body), False)
 

@@ -34,6 +34,7 @@ from newapi.realtime.upstream import caller_protocol
 from newapi.relay import allow_any_origin, as_relay_error, render_error
 from newapi.relay.auth import Caller, authenticate, check_model_allowed
 from newapi.relay.health import report_failure
+from newapi.relay.http_connection import body_after_checks
 from newapi.relay.job import new_request_id
 from newapi.relay.pipeline import caller_price, check_served, route_auto_group, serving_caller
 from newapi.relay.ratelimit import Admission, admit
@@ -58,11 +59,13 @@ def _install_connection_class(setup: BlueprintSetupState) -> None:
 
 
 @bp.post("/v1/realtime/sessions")
+@body_after_checks
 async def sessions() -> Response:
     return await relay_ephemeral("realtime/sessions")
 
 
 @bp.post("/v1/realtime/client_secrets")
+@body_after_checks
 async def client_secrets() -> Response:
     return await relay_ephemeral("realtime/client_secrets")
 

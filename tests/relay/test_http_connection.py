@@ -150,7 +150,16 @@ async def test_unauthenticated_bodies_are_never_held(relay: Relay) -> None:
     assert peak - baseline < 50 * MB, (baseline, peak)
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/audio/transcriptions"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/chat/completions",
+        "/v1/messages",
+        "/v1/audio/transcriptions",
+        "/v1/realtime/sessions",
+        "/v1/realtime/client_secrets",
+    ],
+)
 async def test_a_wrong_key_is_refused_before_the_body_arrives(relay: Relay, path: str) -> None:
     answer = await refused_early(relay.gateway.url, path, "sk-wrong")
     assert answer.status == 401
