@@ -12,14 +12,22 @@ from newapi.errors import GatewayError, RelayError, claude_body, openai_body
 log = logging.getLogger(__name__)
 
 
+def relay_blueprint(name: str) -> Blueprint:
+    """A blueprint of relay routes: errors in the caller's format, any origin allowed.
+
+    The hooks are attached once, where the blueprint is made, so registering the blueprints on
+    several apps in one process (tests, embedding) never stacks them.
+    """
+    blueprint = Blueprint(name, __name__)
+    blueprint.register_error_handler(GatewayError, render_error)
+    blueprint.after_request(allow_any_origin)
+    return blueprint
+
+
 def relay_blueprints() -> list[Blueprint]:
     from newapi.relay import billing_api, claude_api, media, openai_api
 
-    blueprints = [openai_api.bp, claude_api.bp, media.bp, billing_api.bp]
-    for blueprint in blueprints:
-        blueprint.register_error_handler(GatewayError, render_error)
-        blueprint.after_request(allow_any_origin)
-    return blueprints
+    return [openai_api.bp, claude_api.bp, media.bp, billing_api.bp]
 
 
 async def allow_any_origin(response: Response) -> Response:

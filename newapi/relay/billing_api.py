@@ -28,12 +28,13 @@ from newapi.models import Log, Token, User
 from newapi.models.token import TOKEN_DISABLED
 from newapi.models.user import USER_ENABLED
 from newapi.options import Options
+from newapi.relay import relay_blueprint
 from newapi.relay.auth import authenticate
 from newapi.routing.index import split_list
 from newapi.state import app_state
 from newapi.store.log_queries import user_log_json
 
-bp = Blueprint("relay_billing_api", __name__)
+bp = relay_blueprint("relay_billing_api")
 # The /api views: a blueprint of their own, so their errors render in new-api's envelope.
 key_views = Blueprint("key_views", __name__, url_prefix="/api")
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+from quart import Response
 
+from newapi.relay import relay_blueprint
 from newapi.relay.http_connection import body_after_checks
 from newapi.relay.openai_api import relay
 
-bp = Blueprint("relay_claude", __name__)
+bp = relay_blueprint("relay_claude")
 
 
 @bp.post("/v1/messages")

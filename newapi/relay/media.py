@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from quart import Blueprint, Response, after_this_request, request
+from quart import Response, after_this_request, request
 
 from newapi.adaptors.base import Adaptor
 from newapi.errors import InvalidRelayRequest
 from newapi.protocol import sse
 from newapi.protocol.tokens import StreamCounter, count_text
 from newapi.protocol.usage import Usage, from_openai
+from newapi.relay import relay_blueprint
 from newapi.relay.auth import authenticate
 from newapi.relay.http_connection import body_after_checks, open_body
 from newapi.relay.job import Job
@@ -47,7 +48,7 @@ from newapi.relay.upstream import Opened
 from newapi.routing.index import ChannelSnapshot
 from newapi.state import AppState, app_state
 
-bp = Blueprint("relay_media", __name__)
+bp = relay_blueprint("relay_media")
 
 SPEECH_MODEL = "tts-1"
 AUDIO_MODEL = "whisper-1"

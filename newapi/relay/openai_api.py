@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import orjson
-from quart import Blueprint, Response, after_this_request, request
+from quart import Response, after_this_request, request
 
 from newapi.adaptors.base import Adaptor
 from newapi.errors import (
     InvalidRelayRequest,
     ModelNotFound,
 )
+from newapi.relay import relay_blueprint
 from newapi.relay.auth import authenticate
 from newapi.relay.http_connection import body_after_checks, open_body
 from newapi.relay.job import Job
@@ -32,7 +33,7 @@ from newapi.routing.groups import serving_groups
 from newapi.routing.index import ChannelSnapshot, split_list
 from newapi.state import app_state
 
-bp = Blueprint("relay_openai", __name__)
+bp = relay_blueprint("relay_openai")
 
 STREAMABLE = frozenset({"chat/completions", "completions", "responses"})
 # Endpoints that take stream_options.include_usage (the Responses API rejects it).
