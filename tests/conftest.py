@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -10,6 +11,13 @@ from tests.support.gateway import ApiClient, Gateway, setup_root
 from tests.support.services import redis_database
 
 StartGateway = Callable[..., Awaitable[Gateway]]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What is imported by now lives for the whole run: freeze it, so the garbage collection
+    after each test (below) scans only what tests made (~140 ms -> ~1 ms per test)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

@@ -28,8 +28,8 @@ from tests.support.private import PrivateMariaDB, PrivatePostgres, PrivateRedis
 HELLO = [{"role": "user", "content": "hi"}]
 MODEL = "gpt-4o-mini"
 CALL_TIMEOUT = 30.0  # far above the bound asserted: a hang shows as a slow outcome
-OUTAGE_SECONDS = 20
-RSS_GROWTH_MB = 40  # the most a 20-s outage under steady traffic may add to the server
+OUTAGE_SECONDS = 10
+RSS_GROWTH_MB = 20  # the most a 10-s outage under steady traffic may add to the server
 # A hung Redis: a 2-s read timeout plus waiting for a connection; a hung database: the relay's
 # 3-s lookup bound.
 HUNG_BOUND_SECONDS = 4.5

@@ -95,7 +95,7 @@ async def redis_database() -> AsyncIterator[str]:
     # TEST_REDIS_DB_BASE moves the range, so two checkouts can run their suites side by side.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     base = int(os.environ.get("TEST_REDIS_DB_BASE", "9"))
-    db = base + (int(worker) if worker.isdigit() else 0) % 2
+    db = base + (int(worker) if worker.isdigit() else 0) % 6
     url = REDIS_URL.rsplit("/", 1)[0] + f"/{db}"
     client = aioredis.from_url(url)
     await client.flushdb()
