@@ -94,6 +94,9 @@ class Settings:
     # NEWAPI_JOURNAL_DIR: the local settlement journal (used without Redis); default: a
     # ``newapi-journal`` directory next to the SQLite file
     journal_dir: str = "newapi-journal"
+    # NEWAPI_MAX_UNWRITTEN_USAGE: settlements a process may hold unwritten (a database outage)
+    # before it refuses new relay calls with 503 rather than grow without bound
+    max_unwritten_usage: int = 100_000
     relay_timeout: int = 0  # seconds for a whole upstream request; 0 = none
     streaming_timeout: int = 300  # idle seconds between upstream stream events
     force_stream_option: bool = True
@@ -446,6 +449,7 @@ def load_settings(
         migrations_dir=_get(env, "NEWAPI_MIGRATIONS_DIR"),
         console_dir=_get(env, "NEWAPI_CONSOLE_DIR"),
         journal_dir=_get(env, "NEWAPI_JOURNAL_DIR") or _beside(sqlite_path, "newapi-journal"),
+        max_unwritten_usage=_int(env, "NEWAPI_MAX_UNWRITTEN_USAGE", 100_000, minimum=1),
         relay_timeout=_int(env, "RELAY_TIMEOUT", 0),
         streaming_timeout=_int(env, "STREAMING_TIMEOUT", 300, minimum=1),
         force_stream_option=_bool(env, "FORCE_STREAM_OPTION", True),

@@ -79,6 +79,7 @@ class UsageWriter:
         self._counters: list[Consumption] = []  # due for the counters step
         self._logs: list[Consumption] = []  # counters written, due for the logs step
         self._error_logs: list[dict[str, Any]] = []
+        self._dropped_error_logs = 0
         self.pending_tokens: defaultdict[int, int] = defaultdict(int)
         self.pending_users: defaultdict[int, int] = defaultdict(int)
 
@@ -113,11 +114,25 @@ class UsageWriter:
             count += 1
         return count
 
-    def add_log(self, row: dict[str, Any]) -> None:
-        """A log row with no usage behind it (an error log), written with the next batch."""
+    @property
+    def unwritten(self) -> int:
+        """Settlements taken but not yet written to the database (all of them while it is away)."""
+        return len(self._counters) + len(self._logs)
+
+    def add_log(self, row: dict[str, Any], limit: int) -> None:
+        """A log row with no usage behind it (an error log), written with the next batch; at
+        most ``limit`` are held (a database outage), the oldest dropped first."""
         self._error_logs.append(row)
+        if len(self._error_logs) > limit:
+            del self._error_logs[0]
+            self._dropped_error_logs += 1
 
     async def flush(self) -> None:
+        if self._dropped_error_logs:
+            log.warning(
+                "%d error logs dropped while the database was away", self._dropped_error_logs
+            )
+            self._dropped_error_logs = 0
         due, self._counters = self._counters, []
         if due and await self._flush_counters(due):
             self._logs += due

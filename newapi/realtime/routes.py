@@ -36,7 +36,13 @@ from newapi.relay.auth import Caller, authenticate, check_model_allowed
 from newapi.relay.health import report_failure
 from newapi.relay.http_connection import body_after_checks
 from newapi.relay.job import new_request_id
-from newapi.relay.pipeline import caller_price, check_served, route_auto_group, serving_caller
+from newapi.relay.pipeline import (
+    caller_price,
+    check_recordable,
+    check_served,
+    route_auto_group,
+    serving_caller,
+)
 from newapi.relay.ratelimit import Admission, admit
 from newapi.relay.upstream import Attempts
 from newapi.state import AppState, app_state
@@ -140,6 +146,7 @@ def _model() -> str:
 
 async def _open_meter(state: AppState, caller: Caller) -> SessionMeter:
     model = _model()
+    check_recordable(state)
     check_model_allowed(caller, model)
     check_served(state.channels.index, caller, model)  # 503 before pricing, as the relay
     caller = route_auto_group(state, caller, model)  # an auto key: its first serving group

@@ -60,4 +60,5 @@ def record_error(state: AppState, error: RelayError) -> None:
         return
     job: Job | None = g.get("relay_job")
     model = g.get("relay_model", "")
-    state.writer.add_log(error_row(caller, job, model, error, request.remote_addr or ""))
+    row = error_row(caller, job, model, error, request.remote_addr or "")
+    state.writer.add_log(row, state.settings.max_unwritten_usage)

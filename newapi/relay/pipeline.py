@@ -104,6 +104,7 @@ async def start_job(
 ) -> Job:
     options = state.options.current
     g.relay_model = model
+    check_recordable(state)
     check_model_allowed(caller, model)
     check_served(state.channels.index, caller, model)
     caller = route_auto_group(state, caller, model)
@@ -140,6 +141,13 @@ async def start_job(
     )
     g.relay_job = job  # for the error log and the request id of an error answer
     return job
+
+
+def check_recordable(state: AppState) -> None:
+    """Refuse (503) while this process holds ``NEWAPI_MAX_UNWRITTEN_USAGE`` settlements the
+    database has not taken (an outage): serving more would grow memory without bound."""
+    if state.writer.unwritten >= state.settings.max_unwritten_usage:
+        raise ServiceUnavailable("database unavailable: usage cannot be recorded, try again later")
 
 
 def check_served(index: RoutingIndex, caller: Caller, model: str) -> None:

@@ -102,3 +102,12 @@ async def test_old_applied_ids_are_pruned(database: None) -> None:
     await AppliedUsage.create(id="b" * 32, created_at=2_000_000_000)
     await UsageWriter().prune(older_than=3600)
     assert await AppliedUsage.all().values_list("id", flat=True) == ["b" * 32]
+
+
+def test_error_logs_held_for_an_absent_database_are_capped_oldest_first() -> None:
+    writer = UsageWriter()
+    for n in range(5):
+        writer.add_log({"n": n}, limit=3)
+    assert [row["n"] for row in writer._error_logs] == [2, 3, 4]
+    assert writer._dropped_error_logs == 2
+    assert writer.unwritten == 0  # error logs carry no usage: they never refuse a call
