@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
 import orjson
 from quart import Response, request
@@ -141,14 +142,17 @@ async def read_body() -> Body:
     return Body(data)
 
 
-_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
 async def read_form_or_body() -> Body:
-    """A form's fields when the request is a form, else :func:`read_body`'s JSON object."""
-    if request.mimetype in _FORMS:
+    """A JSON object whatever the Content-Type (new-api decodes JSON regardless, and
+    ``curl -d '{...}'`` labels it a form), else a form's fields, else a :class:`BadRequest`."""
+    if request.mimetype == "multipart/form-data":
         form = await request.form
         return Body({name: form.get(name) for name in form})
+    if request.mimetype == "application/x-www-form-urlencoded":
+        raw = await request.get_data(cache=True)
+        if not raw.lstrip().startswith(b"{"):
+            fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+            return Body({name: values[-1] for name, values in fields.items()})
     return await read_body()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
 
 from tests.support.gateway import ROOT_PASSWORD, ROOT_USER, ApiClient, Gateway
@@ -105,5 +106,17 @@ async def test_login_takes_a_form(gateway: Gateway, root: ApiClient) -> None:
         assert reply.success, reply.body
         client.user_id = reply.data["id"]
         assert (await client.get("/api/user/self")).success
+    finally:
+        await client.close()
+
+
+async def test_login_reads_json_sent_with_a_form_type(gateway: Gateway, root: ApiClient) -> None:
+    # As the README's curl does: `curl -d '{...}'` labels a JSON body as a form.
+    client = ApiClient(gateway.url)
+    try:
+        body = orjson.dumps({"username": ROOT_USER, "password": ROOT_PASSWORD})
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        reply = await client.request("POST", "/api/user/login", data=body, headers=form)
+        assert reply.success, reply.body
     finally:
         await client.close()
