@@ -59,11 +59,37 @@ async def _run(*argv: str) -> None:
 
 
 @dataclass
-class PrivateRedis:
-    """``redis-server`` without persistence: a restart comes back empty, as after a crash."""
+class _ServerProcess:
+    """One private server process on a free port: killed, frozen and thawed as a whole."""
 
     port: int = 0
     process: asyncio.subprocess.Process | None = None
+
+    async def kill(self) -> None:
+        """A crash: SIGKILL, no goodbye to the clients."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen server dies on SIGKILL too
+            self.process.kill()
+            await self.process.wait()
+        if self.port:
+            await _wait_port(self.port, up=False)
+
+    async def crash(self) -> None:
+        await self.kill()
+
+    def freeze(self) -> None:
+        """A hung server: it accepts connections (the kernel does) but never answers."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+
+@dataclass
+class PrivateRedis(_ServerProcess):
+    """``redis-server`` without persistence: a restart comes back empty, as after a crash."""
 
     @property
     def url(self) -> str:
@@ -79,24 +105,6 @@ class PrivateRedis:
             stdout=asyncio.subprocess.DEVNULL,
         )
         await _wait_port(self.port, up=True)
-
-    async def kill(self) -> None:
-        """A crash: SIGKILL, no goodbye to the clients."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGCONT)  # a frozen server dies on SIGKILL too
-            self.process.kill()
-            await self.process.wait()
-        if self.port:
-            await _wait_port(self.port, up=False)
-
-    def freeze(self) -> None:
-        """A hung server: it accepts connections (the kernel does) but never answers."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
 
 
 @dataclass
@@ -168,12 +176,10 @@ class PrivatePostgres:
 
 
 @dataclass
-class PrivateMariaDB:
+class PrivateMariaDB(_ServerProcess):
     """A private MariaDB server (root without a password) in a temporary directory."""
 
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="newapi-my-")))
-    port: int = 0
-    process: asyncio.subprocess.Process | None = None
 
     @property
     def dsn(self) -> str:
@@ -205,23 +211,6 @@ class PrivateMariaDB:
         sql = "CREATE DATABASE IF NOT EXISTS newapi CHARACTER SET utf8mb4"
         await _run(client, "-h127.0.0.1", f"-P{self.port}", "-uroot", "-e", sql)
 
-    async def crash(self) -> None:
-        """SIGKILL: the server is gone without a goodbye, as in a crash."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
-        if self.port:
-            await _wait_port(self.port, up=False)
-
-    def freeze(self) -> None:
-        """A hung server: connections are accepted (by the kernel), queries never answered."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
     async def remove(self) -> None:
-        await self.crash()
+        await self.kill()
         shutil.rmtree(self.directory, ignore_errors=True)
