@@ -21,7 +21,6 @@ from newapi.billing.prices import Price, PriceNotSet, accepts_unset_models, pric
 from newapi.billing.quota import reserve_for
 from newapi.errors import (
     InvalidRelayRequest,
-    NoAvailableChannel,
     PriceNotConfigured,
     ServiceUnavailable,
     UpstreamFailed,
@@ -37,7 +36,7 @@ from newapi.relay.job import Job
 from newapi.relay.metering import settle
 from newapi.relay.stream import events
 from newapi.relay.translate import StreamTranslator, Translator
-from newapi.relay.upstream import BodyBuilder, Opened, open_upstream
+from newapi.relay.upstream import BodyBuilder, Opened, candidates, open_upstream
 from newapi.routing.groups import AUTO, group_of, serving_groups
 from newapi.routing.index import RoutingIndex
 from newapi.state import AppState
@@ -153,16 +152,7 @@ def check_recordable(state: AppState) -> None:
 def check_served(index: RoutingIndex, caller: Caller, model: str) -> None:
     """Refuse a model no channel serves for ``caller`` (503 ``model_not_found``) before it is
     priced, as new-api's distributor does: an unserved model is not a pricing problem."""
-    if caller.forced_channel is not None:
-        channel = index.channel(caller.forced_channel)
-        if channel is None or not channel.enabled:
-            raise NoAvailableChannel(f"channel {caller.forced_channel} is not available")
-        return
-    if not serving_groups(index, caller.auto_groups or (caller.group,), model):
-        group = "the auto groups" if caller.group == AUTO else f"group {caller.group}"
-        raise NoAvailableChannel(
-            f"no available channel for model {model} in {group}", code="model_not_found"
-        )
+    candidates(index, caller, model)
 
 
 def caller_price(options: Options, caller: Caller, model: str) -> Price:

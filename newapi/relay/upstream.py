@@ -20,7 +20,7 @@ from newapi.adaptors.base import Adaptor, Call, is_polling, key_choices, pick_ke
 from newapi.adaptors.registry import adaptor_for
 from newapi.errors import InvalidRelayRequest, NoAvailableChannel, UpstreamFailed
 from newapi.relay.auth import Caller
-from newapi.routing.groups import chained_tiers
+from newapi.routing.groups import AUTO, chained_tiers
 from newapi.routing.index import ChannelSnapshot, RoutingIndex
 from newapi.routing.retry import Failure, should_retry
 from newapi.routing.select import pick
@@ -93,9 +93,9 @@ def candidates(
     groups = caller.auto_groups or (caller.group,)
     tiers = chained_tiers(index, groups, model)
     if not tiers:
+        group = "the auto groups" if caller.group == AUTO else f"group {caller.group}"
         raise NoAvailableChannel(
-            f"no available channel for model {model} in group {caller.group}",
-            code="model_not_found",
+            f"no available channel for model {model} in {group}", code="model_not_found"
         )
     return tiers
 
