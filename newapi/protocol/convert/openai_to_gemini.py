@@ -14,7 +14,6 @@ Hub extensions read here, as Google's own OpenAI-compatible endpoint names them:
 from __future__ import annotations
 
 import json
-import mimetypes
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
@@ -47,6 +46,25 @@ EFFORT_BUDGETS: Final = MappingProxyType(
 # "high", so the lower half maps to low and the upper half to high.
 EFFORT_LEVELS: Final = MappingProxyType(
     {"minimal": "low", "low": "low", "medium": "high", "high": "high", "xhigh": "high"}
+)
+# File types Gemini reads by URI, by extension. A fixed table, not ``mimetypes``: that reads
+# the machine's /etc/mime.types, and a wire format must not depend on the host.
+MIME_TYPES: Final = MappingProxyType(
+    {
+        "png": "image/png",
+        "jpg": "image/jpeg",
+        "jpeg": "image/jpeg",
+        "gif": "image/gif",
+        "webp": "image/webp",
+        "heic": "image/heic",
+        "heif": "image/heif",
+        "pdf": "application/pdf",
+        "mp3": "audio/mpeg",
+        "wav": "audio/wav",
+        "mp4": "video/mp4",
+        "mov": "video/quicktime",
+        "txt": "text/plain",
+    }
 )
 # Gemini 3 refuses a replayed function call without a signature (e.g. one a Claude or OpenAI
 # model made earlier in the conversation); Google documents this value to skip the check.
@@ -190,8 +208,9 @@ def _media_part(url: str, fallback_mime: str) -> JSONObject | None:
         return {"inlineData": {"mimeType": parsed[0], "data": parsed[1]}}
     if not url.startswith(("http://", "https://", "gs://")):
         return None
-    guessed, _ = mimetypes.guess_type(url.split("?", 1)[0])
-    return {"fileData": {"mimeType": guessed or fallback_mime, "fileUri": url}}
+    path = url.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+    extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return {"fileData": {"mimeType": MIME_TYPES.get(extension, fallback_mime), "fileUri": url}}
 
 
 def _model_parts(message: JSONObject, call_names: dict[str, str], model: str) -> list[JSONObject]:
