@@ -44,6 +44,7 @@ from newapi.errors import (
 from newapi.protocol import tokens
 from newapi.realtime.routes import bp as realtime_blueprint
 from newapi.relay import http_connection, relay_blueprints, render_error
+from newapi.relay.credentials import AccessTokens
 from newapi.relay.monitor import TICK_SECONDS, ChannelMonitor
 from newapi.state import EXTENSION, AppState, app_state
 from newapi.store.balances import balance_loaders
@@ -161,6 +162,7 @@ async def _startup() -> None:
         timeout=aiohttp.ClientTimeout(total=settings.relay_timeout or None, sock_connect=15),
         auto_decompress=True,
     )
+    state.access_tokens = AccessTokens(state.http_session)
     log.info(
         "newapi ready: database %s, cache %s",
         settings.database.display,

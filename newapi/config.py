@@ -101,6 +101,8 @@ class Settings:
     streaming_timeout: int = 300  # idle seconds between upstream stream events
     force_stream_option: bool = True
     azure_default_api_version: str = "2025-04-01-preview"
+    # The threshold set on every Gemini safety category of a converted request (new-api's name).
+    gemini_safety_setting: str = "OFF"
     # RELAY_MAX_IDLE_CONNS(_PER_HOST): validated for new-api compatibility; aiohttp has no
     # idle-only cap and a cap on open connections queues streams, so the pool is uncapped.
     relay_max_idle_conns: int = 500
@@ -454,6 +456,7 @@ def load_settings(
         streaming_timeout=_int(env, "STREAMING_TIMEOUT", 300, minimum=1),
         force_stream_option=_bool(env, "FORCE_STREAM_OPTION", True),
         azure_default_api_version=_get(env, "AZURE_DEFAULT_API_VERSION", "2025-04-01-preview"),
+        gemini_safety_setting=_get(env, "GEMINI_SAFETY_SETTING", "OFF"),
         relay_max_idle_conns=_int(env, "RELAY_MAX_IDLE_CONNS", 500, minimum=1),
         relay_max_conns_per_host=_int(env, "RELAY_MAX_IDLE_CONNS_PER_HOST", 100, minimum=1),
         batch_update_interval=_int(env, "BATCH_UPDATE_INTERVAL", 1, minimum=1),

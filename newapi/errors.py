@@ -185,3 +185,33 @@ def openai_body(error: RelayError) -> dict[str, Any]:
 
 def claude_body(error: RelayError) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error.claude_kind, "message": error.message}}
+
+
+# Google's RPC status names by HTTP status (google.rpc.Code as the Gemini API reports it).
+GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    413: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def google_status(http_status: int) -> str:
+    if http_status in GOOGLE_STATUS:
+        return GOOGLE_STATUS[http_status]
+    return "FAILED_PRECONDITION" if http_status < 500 else "INTERNAL"
+
+
+def gemini_body(error: RelayError) -> dict[str, Any]:
+    """Google's error shape, as the Gemini API and its SDKs expect it."""
+    status = error.http_status
+    return {"error": {"code": status, "message": error.message, "status": google_status(status)}}

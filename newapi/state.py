@@ -17,6 +17,7 @@ from newapi.cache.base import Cache
 from newapi.cache.entities import EntityCache
 from newapi.config import Settings
 from newapi.errors import ServiceUnavailable
+from newapi.relay.credentials import AccessTokens
 from newapi.store.channels import ChannelCache
 from newapi.store.options import OptionStore
 
@@ -39,6 +40,8 @@ class AppState:
     loops: set[asyncio.Task[None]] = field(default_factory=set)
     # The pooled upstream client, made in the lifespan (it needs the running loop).
     http_session: aiohttp.ClientSession | None = None
+    # OAuth access tokens minted from service-account channel keys (Vertex AI), per process.
+    access_tokens: AccessTokens | None = None
 
     @property
     def http(self) -> aiohttp.ClientSession:

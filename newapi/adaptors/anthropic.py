@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from newapi.adaptors.base import (
     Call,
@@ -24,6 +26,11 @@ class Anthropic:
     default_base_url: str = "https://api.anthropic.com"
     stream_usage: bool = True  # usage always arrives in message_start / message_delta
     wire_format: WireFormat = "claude"
+    body_fields: Mapping[str, Any] = field(default_factory=dict)
+    endpoints: frozenset[str] | None = None  # None: all its wire format serves
+
+    def service_account(self, channel: ChannelSnapshot, key: str) -> None:
+        return None
 
     def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest:
         headers = {

@@ -8,7 +8,7 @@ from typing import Any, Literal, Protocol
 
 from newapi.routing.index import ChannelSnapshot
 
-WireFormat = Literal["openai", "claude"]
+WireFormat = Literal["openai", "claude", "gemini"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,11 @@ class Call:
     key: str = field(default="", repr=False)  # the channel key chosen for this attempt
     # The body's type: JSON, or a forwarded multipart form with the caller's own boundary.
     content_type: str = "application/json"
+    # A Gemini-format caller's own method (``generateContent``, ``embedContent``, ...): a Gemini
+    # channel is called with the same method; other channels get ``endpoint`` converted.
+    gemini_action: str = ""
+    # An OAuth access token minted for this attempt from a service-account key (Vertex AI).
+    access_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +37,32 @@ class UpstreamRequest:
     proxy: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceAccount:
+    """A Google service-account key, parsed from a channel key; exchanged for access tokens."""
+
+    client_email: str
+    private_key: str = field(repr=False)
+    token_uri: str
+    project_id: str
+    info: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+
 class Adaptor(Protocol):
     """One kind of upstream. Capabilities are attributes, not stubs that raise."""
 
     wire_format: WireFormat
     # Whether the upstream honours stream_options.include_usage (FORCE_STREAM_OPTION).
     stream_usage: bool
+    # Fields this upstream wants set on (value) or removed from (None) every JSON body
+    # (Claude on Vertex AI: no ``model``, an ``anthropic_version`` of its own).
+    body_fields: Mapping[str, Any]
+    # The endpoints (OpenAI paths below /v1) served; None: all that its wire format serves.
+    endpoints: frozenset[str] | None
+
+    def service_account(self, channel: ChannelSnapshot, key: str) -> ServiceAccount | None:
+        """The key to exchange for an OAuth access token first (Vertex AI); None for most."""
+        ...
 
     def request(self, channel: ChannelSnapshot, call: Call) -> UpstreamRequest: ...
 
@@ -52,9 +77,13 @@ KEY_ENABLED = 1
 def key_choices(channel: ChannelSnapshot) -> list[tuple[int, str]]:
     """(line index, key) of the channel's usable keys: one per line on a multi-key channel,
     minus the keys whose ``multi_key_status_list`` entry is not enabled."""
-    lines = [line.strip() for line in channel.key.splitlines() if line.strip()]
     if not channel.channel_info.get("is_multi_key"):
-        return [(0, lines[0])] if lines else []
+        whole = channel.key.strip()
+        if whole.startswith("{"):  # a JSON key (Vertex AI service account) spans many lines
+            return [(0, whole)]
+        first = whole.splitlines()[0].strip() if whole else ""
+        return [(0, first)] if first else []
+    lines = [line.strip() for line in channel.key.splitlines() if line.strip()]
     statuses = channel.channel_info.get("multi_key_status_list") or {}
     if not isinstance(statuses, dict):
         statuses = {}

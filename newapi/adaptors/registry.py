@@ -1,17 +1,23 @@
-"""The one registry: channel type -> adaptor. An OpenAI-compatible provider is one line here."""
+"""The one registry: channel type -> adaptor. An OpenAI-compatible provider is one line here.
+
+A type whose models come from several publishers (Vertex AI: Gemini and Claude) registers a
+function of the model name instead of one adaptor.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from newapi.adaptors.anthropic import Anthropic
 from newapi.adaptors.azure import Azure
 from newapi.adaptors.base import Adaptor
+from newapi.adaptors.gemini import Gemini
 from newapi.adaptors.openai import OpenAICompatible
+from newapi.adaptors.vertex import vertex_for
 from newapi.routing import channel_types as t
 
-ADAPTORS: Mapping[int, Adaptor] = MappingProxyType(
+ADAPTORS: Mapping[int, Adaptor | Callable[[str], Adaptor]] = MappingProxyType(
     {
         t.OPENAI: OpenAICompatible("https://api.openai.com"),
         t.AZURE: Azure(),
@@ -25,9 +31,15 @@ ADAPTORS: Mapping[int, Adaptor] = MappingProxyType(
         t.DEEPSEEK: OpenAICompatible("https://api.deepseek.com"),
         t.XAI: OpenAICompatible("https://api.x.ai"),
         t.PERPLEXITY: OpenAICompatible("https://api.perplexity.ai", stream_usage=False),
+        t.GEMINI: Gemini(),
+        t.VERTEX_AI: vertex_for,
     }
 )
 
 
-def adaptor_for(channel_type: int) -> Adaptor | None:
-    return ADAPTORS.get(channel_type)
+def adaptor_for(channel_type: int, model: str = "") -> Adaptor | None:
+    """The adaptor serving ``model`` on a channel of ``channel_type`` (None: not served)."""
+    entry = ADAPTORS.get(channel_type)
+    if entry is None or not callable(entry):
+        return entry
+    return entry(model)

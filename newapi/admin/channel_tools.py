@@ -98,7 +98,10 @@ async def _fetch(channel: ChannelSnapshot) -> list[str]:
         raise BadRequest(f"channel type {channel.type} is not supported")
     target = adaptor.models_request(channel)
     if target is None:
-        raise BadRequest("this channel type has no model list to fetch (Azure lists deployments)")
+        raise BadRequest(
+            "this channel type has no model list to fetch with its key "
+            "(Azure lists deployments, Vertex AI publisher models)"
+        )
     try:
         async with app_state().http.get(
             target.url, headers=target.headers, proxy=target.proxy, timeout=FETCH_TIMEOUT
@@ -111,9 +114,13 @@ async def _fetch(channel: ChannelSnapshot) -> list[str]:
         failure = failure_from(status, raw, channel)
         raise BadRequest(f"the upstream refused: {failure.message}")
     try:
-        listed = orjson.loads(raw).get("data")
-    except (orjson.JSONDecodeError, AttributeError):
-        listed = None
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("models"), list):  # Gemini's list shape
+        names = [m.get("name") for m in body["models"] if isinstance(m, dict)]
+        return sorted({n.removeprefix("models/") for n in names if isinstance(n, str) and n})
+    listed = body.get("data") if isinstance(body, dict) else None
     if not isinstance(listed, list):
         raise BadRequest(redact("the upstream answered without a model list", channel))
     return sorted({str(m["id"]) for m in listed if isinstance(m, dict) and m.get("id")})

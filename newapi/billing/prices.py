@@ -44,6 +44,7 @@ import orjson
 
 from newapi.errors import PriceNotConfigured
 from newapi.options.registry import Options
+from newapi.protocol.gemini import thinking_suffix
 
 SELF_USE_MODEL_RATIO = 37.5
 # The key (sic) of new-api's user setting AcceptUnsetRatioModel in users.setting.
@@ -224,6 +225,8 @@ def _gemini_completion_ratio(model: str) -> tuple[float, bool]:
         return 2.5 / 0.3, False
     if model.startswith("gemini-3-pro"):
         return (60, False) if model.startswith("gemini-3-pro-image") else (6, False)
+    if model.startswith("gemini-3-flash"):
+        return 6, False  # $3 out / $0.50 in
     return 4, False
 
 
@@ -240,7 +243,15 @@ def _group_ratio(options: Options, using_group: str, user_group: str) -> tuple[f
 
 
 def _lookup(options: Options, key: str, name: str) -> float | None:
-    return _number(options.ratio_map(key).get(name))
+    """``name``'s entry; a Gemini thinking variant (``-thinking-1024``, ``-nothinking``) without
+    one of its own is priced as its base model (new-api's ``...-thinking-*`` defaults)."""
+    ratios = options.ratio_map(key)
+    found = _number(ratios.get(name))
+    if found is None and name.startswith("gemini-"):
+        base, thinking = thinking_suffix(name)
+        if thinking is not None:
+            found = _number(ratios.get(base))
+    return found
 
 
 def _number(value: Any) -> float | None:

@@ -44,6 +44,12 @@ DEFAULT_MODEL_RATIO: dict[str, float] = {
     "deepseek-reasoner": 0.275,
     "gemini-2.5-pro": 0.625,
     "gemini-2.5-flash": 0.15,
+    "gemini-2.5-flash-lite": 0.05,
+    "gemini-2.0-flash": 0.05,
+    "gemini-3-pro-preview": 1,  # $2 / 1M input tokens (up to 200K)
+    "gemini-3-flash-preview": 0.25,  # $0.50 / 1M
+    "gemini-embedding-001": 0.075,
+    "text-embedding-004": 0.001,
     # Audio. Speech bills the input's characters as tokens (tts-1: $15 per 1M characters);
     # whisper bills 1000 tokens a minute of audio ($0.006 a minute = $6 per 1M); the gpt-4o
     # transcribe models bill reported tokens at their audio-input price.

@@ -7,7 +7,7 @@ import logging
 import orjson
 from quart import Blueprint, Response, g, request
 
-from newapi.errors import GatewayError, RelayError, claude_body, openai_body
+from newapi.errors import GatewayError, RelayError, claude_body, gemini_body, openai_body
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ def relay_blueprint(name: str) -> Blueprint:
 
 
 def relay_blueprints() -> list[Blueprint]:
-    from newapi.relay import billing_api, claude_api, media, openai_api
+    from newapi.relay import billing_api, claude_api, gemini_api, media, openai_api
 
-    return [openai_api.bp, claude_api.bp, media.bp, billing_api.bp]
+    return [openai_api.bp, claude_api.bp, gemini_api.bp, media.bp, billing_api.bp]
 
 
 async def allow_any_origin(response: Response) -> Response:
@@ -54,13 +54,18 @@ def as_relay_error(error: GatewayError) -> RelayError:
 
 
 async def render_error(error: GatewayError) -> Response:
+    from newapi.relay.auth import is_gemini_path
     from newapi.relay.errorlog import record_error
     from newapi.state import app_state
 
     relay_error = as_relay_error(error)
     record_error(app_state(), relay_error)
-    claude = request.path.startswith("/v1/messages")
-    body = claude_body(relay_error) if claude else openai_body(relay_error)
+    if request.path.startswith("/v1/messages"):
+        body = claude_body(relay_error)
+    elif is_gemini_path(request.path):
+        body = gemini_body(relay_error)
+    else:
+        body = openai_body(relay_error)
     response = Response(
         orjson.dumps(body), status=relay_error.http_status, content_type="application/json"
     )

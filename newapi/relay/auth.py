@@ -42,6 +42,16 @@ class Caller:
         return int(self.user["id"])
 
 
+def is_gemini_path(path: str) -> bool:
+    """Gemini's API: everything under /v1beta, and /v1/models/{model}:{method} (google-genai
+    calls the v1 paths), and a /v1/models listing asked for with a Google key header."""
+    if path.startswith("/v1beta/"):
+        return True
+    if path.startswith("/v1/models"):
+        return ":" in path or "x-goog-api-key" in request.headers or "key" in request.args
+    return False
+
+
 def read_key() -> tuple[str, str]:
     """(key, channel suffix) from the request, in new-api's order of places."""
     headers = request.headers
@@ -52,6 +62,9 @@ def read_key() -> tuple[str, str]:
             raw = item.strip().removeprefix("openai-insecure-api-key.")
     if not raw and (request.path.startswith(("/v1/messages", "/v1/models"))):
         raw = headers.get("x-api-key", "")
+    if not raw and is_gemini_path(request.path):
+        # Google's clients: the x-goog-api-key header, or ?key= (the Gemini REST examples).
+        raw = headers.get("x-goog-api-key", "") or request.args.get("key", "")
     if not raw:
         raw = headers.get("Authorization", "")
     raw = raw.strip()

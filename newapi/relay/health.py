@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 import orjson
 
-from newapi.adaptors.base import Call
+from newapi.adaptors.base import Call, first_key, proxy_of
 from newapi.adaptors.registry import adaptor_for
 from newapi.models import Channel
 from newapi.models.channel import CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED
-from newapi.protocol.convert import chat_request_to_claude
-from newapi.protocol.usage import Usage, from_claude, from_openai
-from newapi.relay.upstream import failure_from, map_model
+from newapi.protocol.convert import chat_request_to_claude, chat_request_to_gemini
+from newapi.protocol.usage import Usage, from_claude, from_gemini, from_openai
+from newapi.relay.credentials import TokenExchangeFailed
+from newapi.relay.upstream import failure_from, map_model, redact
 from newapi.routing.index import ChannelSnapshot
 from newapi.routing.retry import Failure, should_disable
 from newapi.state import CHANNELS, AppState
@@ -92,19 +93,38 @@ def _probe_body(channel: ChannelSnapshot, wire: str, model: str) -> bytes:
         "max_tokens": 16,
     }
     if wire == "claude":
-        return orjson.dumps(chat_request_to_claude(chat, upstream_model=model))
-    return orjson.dumps(chat)
+        body = dict(chat_request_to_claude(chat, upstream_model=model))
+    elif wire == "gemini":
+        body = chat_request_to_gemini(chat, upstream_model=model).body
+    else:
+        return orjson.dumps(chat)
+    adaptor = adaptor_for(channel.type, model)
+    for name, value in (adaptor.body_fields if adaptor else {}).items():
+        if value is None:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    return orjson.dumps(body)
 
 
 async def probe(state: AppState, channel: ChannelSnapshot, model: str) -> ProbeResult:
     """Send one minimal, non-streaming chat request through the channel's adaptor."""
-    adaptor = adaptor_for(channel.type)
+    upstream_model = map_model(channel.model_mapping, model)
+    adaptor = adaptor_for(channel.type, upstream_model)
     if adaptor is None:
         return ProbeResult(False, 0.0, f"channel type {channel.type} cannot be tested")
-    upstream_model = map_model(channel.model_mapping, model)
     settings = {"azure_default_api_version": state.settings.azure_default_api_version}
-    target = adaptor.request(channel, Call("chat/completions", upstream_model, False, {}, settings))
+    call = Call("chat/completions", upstream_model, False, {}, settings, key=first_key(channel))
     started = time.monotonic()
+    account = adaptor.service_account(channel, call.key)
+    if account is not None and state.access_tokens is not None:
+        try:
+            token = await state.access_tokens.token(account, proxy_of(channel))
+        except TokenExchangeFailed as failed:
+            failure = Failure(failed.status, redact(failed.message, channel))
+            return ProbeResult(False, time.monotonic() - started, failure.message, failure=failure)
+        call = replace(call, access_token=token)
+    target = adaptor.request(channel, call)
     try:
         async with state.http.post(
             target.url,
@@ -131,7 +151,12 @@ def _result(
     if status >= 400 or not isinstance(body, dict):
         failure = failure_from(status, raw, channel, f"HTTP {status}")
         return ProbeResult(False, seconds, failure.message, failure=failure)
-    usage = from_claude(body.get("usage")) if wire == "claude" else from_openai(body.get("usage"))
+    if wire == "claude":
+        usage = from_claude(body.get("usage"))
+    elif wire == "gemini":
+        usage = from_gemini(body.get("usageMetadata"))
+    else:
+        usage = from_openai(body.get("usage"))
     return ProbeResult(True, seconds, "", usage)
 
 

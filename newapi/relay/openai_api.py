@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import orjson
 from quart import Response, after_this_request, request
 
@@ -11,8 +13,10 @@ from newapi.errors import (
     ModelNotFound,
 )
 from newapi.relay import relay_blueprint
-from newapi.relay.auth import authenticate
+from newapi.relay.auth import authenticate, is_gemini_path
+from newapi.relay.embeddings import embeddings_translator
 from newapi.relay.http_connection import body_after_checks, open_body
+from newapi.relay.hub import chat_translator
 from newapi.relay.job import Job
 from newapi.relay.pipeline import (
     finish_plain,
@@ -25,6 +29,7 @@ from newapi.relay.ratelimit import admit
 from newapi.relay.stream import STREAM_HEADERS
 from newapi.relay.translate import (
     CallerFormat,
+    StreamTranslator,
     Translator,
     stream_for,
     translator,
@@ -41,8 +46,8 @@ USAGE_OPTION = frozenset({"chat/completions", "completions"})
 DEFAULT_MODELS = {"moderations": "text-moderation-stable"}
 
 
-@bp.get("/v1/models")
-async def list_models() -> Response:
+async def visible_models() -> tuple[str, ...]:
+    """The models the calling key may use: its groups' models, within its model limits."""
     state = app_state()
     caller = await authenticate(state.entities, state.options.current)
     index = state.channels.index
@@ -52,6 +57,16 @@ async def list_models() -> Response:
         # Same rule as the relay's check: an enabled but empty list allows nothing.
         allowed = set(split_list(caller.token.get("model_limits")))
         models = tuple(m for m in models if m in allowed)
+    return models
+
+
+@bp.get("/v1/models")
+async def list_models() -> Response:
+    if is_gemini_path(request.path):  # a Google key header: Gemini's list shape (new-api)
+        from newapi.relay.gemini_api import gemini_model_list
+
+        return Response(orjson.dumps(await gemini_model_list()), content_type="application/json")
+    models = await visible_models()
     data = [
         {"id": m, "object": "model", "created": 1626777600, "owned_by": "newapi"} for m in models
     ]
@@ -114,7 +129,17 @@ async def image_generations() -> Response:
     return await relay("images/generations")
 
 
-async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Response:
+async def relay(
+    endpoint: str,
+    caller_format: CallerFormat = "openai",
+    *,
+    model: str | None = None,
+    stream: bool | None = None,
+    gemini_action: str = "",
+    framing: Framing | None = None,
+) -> Response:
+    """Relay one call. ``model`` and ``stream`` come from the body unless the route knows
+    them (Gemini's URL names both); ``framing`` re-frames a stream for the caller."""
     state = app_state()
     options = state.options.current
     # Header-only checks before the body is let in: a refusal sends none of it into memory
@@ -124,42 +149,76 @@ async def relay(endpoint: str, caller_format: CallerFormat = "openai") -> Respon
     after_this_request(admission.finish)  # a final status >= 400 is not a success
     open_body()
     body = await read_json()
-    model = body.get("model") or DEFAULT_MODELS.get(endpoint)
+    model = model or body.get("model") or DEFAULT_MODELS.get(endpoint)
     if not isinstance(model, str) or not model:
         raise InvalidRelayRequest("model is required")
-    stream = endpoint in STREAMABLE and body.get("stream") is True
+    if stream is None:
+        stream = endpoint in STREAMABLE and body.get("stream") is True
     job = await start_job(state, caller, request.path, body, model, stream)
     force_usage = state.settings.force_stream_option and endpoint in USAGE_OPTION
-    translators = _Translators(job, caller_format, endpoint, force_usage)
-    opened = await open_for_job(state, job, endpoint, translators.body)
+    translators = _Translators(job, caller_format, endpoint, force_usage, gemini_action)
+    opened = await open_for_job(state, job, endpoint, translators.body, gemini_action=gemini_action)
     translator = translators.get(opened.adaptor.wire_format)
     content_type = opened.response.headers.get("Content-Type", "")
     if stream and "text/event-stream" in content_type:
-        body_iter = relay_stream(
-            state, job, opened, stream_for(translator, opened.channel, caller_format)
-        )
-        response = Response(body_iter, headers=STREAM_HEADERS)
+        events = stream_for(translator, opened.channel, caller_format)
+        headers = STREAM_HEADERS
+        if framing is not None:
+            events, headers = framing(events), framing.headers
+        response = Response(relay_stream(state, job, opened, events), headers=headers)
         response.timeout = None
         return _tag(response, job)
     return _tag(await finish_plain(state, job, opened, translator), job)
 
 
+class Framing(Protocol):
+    """Re-frames a caller's stream (Gemini's JSON-array stream instead of SSE)."""
+
+    headers: dict[str, str]
+
+    def __call__(self, inner: StreamTranslator) -> StreamTranslator: ...
+
+
 class _Translators:
     """One translator per wire format met during the attempts of one request."""
 
-    def __init__(self, job: Job, caller: CallerFormat, endpoint: str, force_usage: bool) -> None:
+    def __init__(
+        self,
+        job: Job,
+        caller: CallerFormat,
+        endpoint: str,
+        force_usage: bool,
+        gemini_action: str = "",
+    ) -> None:
         self.job, self.caller, self.endpoint, self.force_usage = job, caller, endpoint, force_usage
-        self._made: dict[str, Translator] = {}
+        self.gemini_action = gemini_action
+        self.safety = app_state().settings.gemini_safety_setting
+        self._made: dict[str, Translator | None] = {}
 
     def get(self, wire: str) -> Translator:
+        made = self._make(wire)
+        if made is None:  # only reachable for a wire body() refused: never opened
+            raise InvalidRelayRequest(f"{self.endpoint} cannot be served in the {wire} format")
+        return made
+
+    def _make(self, wire: str) -> Translator | None:
         if wire not in self._made:
-            self._made[wire] = translator(self.job, self.caller, wire, self.force_usage)
+            if self.endpoint == "embeddings" and (self.caller == "gemini" or wire == "gemini"):
+                made = embeddings_translator(self.job, self.caller, wire, self.gemini_action)
+            elif wire == "openai" and self.caller == "openai":
+                made = translator(self.job, "openai", wire, self.force_usage)
+            elif self.endpoint != "chat/completions":
+                made = None  # Claude and Gemini channels serve chat (and Gemini embeddings)
+            else:
+                made = chat_translator(self.job, self.caller, wire, self.force_usage, self.safety)
+            self._made[wire] = made
         return self._made[wire]
 
     def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes | None:
-        if adaptor.wire_format == "claude" and self.endpoint != "chat/completions":
-            return None  # a Claude channel serves chat only
-        return self.get(adaptor.wire_format).body(channel, adaptor, upstream_model)
+        if adaptor.endpoints is not None and self.endpoint not in adaptor.endpoints:
+            return None
+        made = self._make(adaptor.wire_format)
+        return made.body(channel, adaptor, upstream_model) if made is not None else None
 
 
 def _tag(response: Response, job: Job) -> Response:

@@ -86,15 +86,41 @@ def prompt_estimate(body: dict[str, Any]) -> int:
         value = body.get(field)
         items = value if isinstance(value, list) else [value]
         total += sum(estimate_text(v) for v in items if isinstance(v, str))
-    return total + 3
+    return total + _gemini_estimate(body) + 3
+
+
+def _gemini_estimate(body: dict[str, Any]) -> int:
+    """Gemini's ``contents``, ``systemInstruction`` and embedding ``content``/``requests``."""
+    contents = body.get("contents")
+    items: list[Any] = list(contents) if isinstance(contents, list) else []
+    items += [body.get("systemInstruction"), body.get("content")]
+    requests = body.get("requests")
+    if isinstance(requests, list):
+        items += [r.get("content") for r in requests if isinstance(r, dict)]
+    total = 0
+    for content in items:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else ():
+            text = part.get("text") if isinstance(part, dict) else None
+            total += estimate_text(text) if isinstance(text, str) else 3 if text is None else 0
+        total += 3 if isinstance(parts, list) else 0
+    return total
 
 
 def completion_budget(body: dict[str, Any]) -> int | None:
     """The most the caller let the model write (chat, Claude, Responses field names)."""
-    for field in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
-        value = body.get(field)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
+    config = body.get("generationConfig")  # Gemini's maxOutputTokens
+    scopes = (body, config) if isinstance(config, dict) else (body,)
+    for scope in scopes:
+        for field in (
+            "max_completion_tokens",
+            "max_tokens",
+            "max_output_tokens",
+            "maxOutputTokens",
+        ):
+            value = scope.get(field)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
     return None
 
 
@@ -206,6 +232,7 @@ async def open_for_job(
     endpoint: str,
     build_body: BodyBuilder,
     content_type: str = "application/json",
+    gemini_action: str = "",
 ) -> Opened:
     """Open an upstream for ``job`` with failover; its reservation is refunded if none answers."""
     options = state.options.current
@@ -216,6 +243,7 @@ async def open_for_job(
         {k.lower(): v for k, v in request.headers.items()},
         {"azure_default_api_version": state.settings.azure_default_api_version},
         content_type=content_type,
+        gemini_action=gemini_action,
     )
     try:
         opened = await open_upstream(
@@ -233,6 +261,7 @@ async def open_for_job(
             ),
             turns=state.channels.next_turn,
             idle_timeout=float(state.settings.streaming_timeout) if job.stream else None,
+            tokens=state.access_tokens,
         )
     except BaseException:
         await settle(state, job, None, None)

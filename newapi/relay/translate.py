@@ -28,7 +28,7 @@ from newapi.relay.job import Job
 from newapi.relay.stream import OpenAIStreamTracker
 from newapi.routing.index import ChannelSnapshot
 
-CallerFormat = Literal["openai", "claude"]
+CallerFormat = Literal["openai", "claude", "gemini"]
 DONE_EVENT = b"data: [DONE]\n\n"
 DEFAULT_MAX_TOKENS = 8192
 EFFORT_SUFFIXES = ("-minimal", "-low", "-medium", "-high")
@@ -65,15 +65,22 @@ def translator(job: Job, caller: CallerFormat, wire: str, force_usage: bool) -> 
     return ClaudeToClaude(job) if wire == "claude" else ClaudeToOpenAI(job, force_usage)
 
 
-def _load(raw: bytes) -> Any:
+def load_json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
 
 
-def _overridden(body: dict[str, Any], channel: ChannelSnapshot) -> bytes:
+def finish_body(body: dict[str, Any], channel: ChannelSnapshot, adaptor: Adaptor) -> bytes:
+    """The upstream body: the channel's ``param_override``, then the fields the upstream
+    itself requires (a None value removes the field: Claude on Vertex AI takes no ``model``)."""
     body.update(channel.param_override)
+    for name, value in adaptor.body_fields.items():
+        if value is None:
+            body.pop(name, None)
+        else:
+            body[name] = value
     return orjson.dumps(body)
 
 
@@ -144,10 +151,10 @@ class OpenAIToOpenAI:
                 body["stream_options"] = {**options, "include_usage": True}
             elif not adaptor.stream_usage:
                 body.pop("stream_options", None)
-        return _overridden(body, channel)
+        return finish_body(body, channel, adaptor)
 
     def plain(self, raw: bytes) -> tuple[bytes, Usage]:
-        body = _load(raw)
+        body = load_json(raw)
         usage = from_openai(body.get("usage")) if isinstance(body, dict) else Usage()
         if usage.is_empty:
             usage = _estimate(self.job, _completion_text_estimate(body))
@@ -225,10 +232,10 @@ class OpenAIToClaude:
             default_max_tokens=DEFAULT_MAX_TOKENS,
             thinking=thinking,
         )
-        return _overridden(body, channel)
+        return finish_body(body, channel, adaptor)
 
     def plain(self, raw: bytes) -> tuple[bytes, Usage]:
-        message = _load(raw)
+        message = load_json(raw)
         if not isinstance(message, dict):
             return raw, _estimate(self.job, 0)
         chat = claude_response_to_chat(message, model=self.job.model)
@@ -247,7 +254,7 @@ class _ClaudeToChatStream:
 
     def event(self, raw: bytes) -> list[bytes]:
         data = sse.event_data(raw)
-        event = _load(data) if data else None
+        event = load_json(data) if data else None
         if not isinstance(event, dict):
             return []
         if event.get("type") == "message_stop":
@@ -281,10 +288,10 @@ class ClaudeToClaude:
         body = dict(self.job.body)
         body["model"] = upstream_model
         body.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
-        return _overridden(body, channel)
+        return finish_body(body, channel, adaptor)
 
     def plain(self, raw: bytes) -> tuple[bytes, Usage]:
-        message = _load(raw)
+        message = load_json(raw)
         usage = from_claude(message.get("usage")) if isinstance(message, dict) else Usage()
         return raw, usage if not usage.is_empty else _estimate(self.job, 0)
 
@@ -306,7 +313,7 @@ class _PassClaude:
         if data is None:
             return [raw]
         if b'"usage"' in data or b'"error"' in data:
-            self._watch(_load(data))
+            self._watch(load_json(data))
         elif b'"message_stop"' in data:
             self.finished = True
         self.served = True
@@ -352,10 +359,10 @@ class ClaudeToOpenAI:
         )
         if not include:
             body.pop("stream_options", None)
-        return _overridden(body, channel)
+        return finish_body(body, channel, adaptor)
 
     def plain(self, raw: bytes) -> tuple[bytes, Usage]:
-        chat = _load(raw)
+        chat = load_json(raw)
         if not isinstance(chat, dict):
             return raw, _estimate(self.job, 0)
         usage = from_openai(chat.get("usage"))
@@ -386,7 +393,7 @@ class _ChatToClaudeStream:
         if data is None:
             return []
         self.tracker.observe(data)
-        chunk = _load(data)
+        chunk = load_json(data)
         if not isinstance(chunk, dict):
             return []
         events = self.converter.feed(chunk)
@@ -441,7 +448,7 @@ class ThinkingToContent:
 
     def _rewrite(self, event: bytes) -> bytes:
         data = sse.event_data(event)
-        chunk = _load(data) if data and data != sse.DONE else None
+        chunk = load_json(data) if data and data != sse.DONE else None
         if not isinstance(chunk, dict) or not chunk.get("choices"):
             return event
         changed = False

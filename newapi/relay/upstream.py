@@ -16,10 +16,11 @@ from typing import Any
 import aiohttp
 import orjson
 
-from newapi.adaptors.base import Adaptor, Call, is_polling, key_choices, pick_key
+from newapi.adaptors.base import Adaptor, Call, is_polling, key_choices, pick_key, proxy_of
 from newapi.adaptors.registry import adaptor_for
 from newapi.errors import InvalidRelayRequest, NoAvailableChannel, UpstreamFailed
 from newapi.relay.auth import Caller
+from newapi.relay.credentials import AccessTokens, TokenExchangeFailed
 from newapi.routing.groups import AUTO, chained_tiers
 from newapi.routing.index import ChannelSnapshot, RoutingIndex
 from newapi.routing.retry import Failure, should_retry
@@ -114,6 +115,7 @@ async def open_upstream(
     on_failure: FailureHook | None = None,
     turns: Turns | None = None,
     idle_timeout: float | None = None,
+    tokens: AccessTokens | None = None,
 ) -> Opened:
     """Attempt channels until one answers below 400; ``idle_timeout`` (streams) bounds every
     wait for upstream bytes, the response headers included."""
@@ -133,21 +135,21 @@ async def open_upstream(
         if channel_id is None:
             break
         channel = index.channel(channel_id)
-        adaptor = adaptor_for(channel.type) if channel else None
+        upstream_model = map_model(channel.model_mapping, model) if channel else model
+        adaptor = adaptor_for(channel.type, upstream_model) if channel else None
         if channel is None or adaptor is None:
             attempts.tried.append(channel_id)
             attempts.last = Failure(
                 0, f"channel type {channel.type if channel else '?'} unsupported"
             )
             continue
-        upstream_model = map_model(channel.model_mapping, model)
         turn = turns(channel.id) if turns is not None and is_polling(channel) else None
         skip = attempts.keys.get(channel.id, set())
         key_index, key = pick_key(channel, random.randrange, turn, skip)
         attempts.record(channel.id, key_index)
         attempt = replace(call, upstream_model=upstream_model, key=key)
         opened = await _attempt(
-            http, channel, adaptor, attempt, key_index, build_body, attempts, limits
+            http, channel, adaptor, attempt, key_index, build_body, attempts, limits, tokens
         )
         if opened is not None:
             return opened
@@ -167,6 +169,7 @@ async def _attempt(
     build_body: BodyBuilder,
     attempts: Attempts,
     limits: aiohttp.ClientTimeout | None = None,
+    tokens: AccessTokens | None = None,
 ) -> Opened | None:
     body = build_body(channel, adaptor, call.upstream_model)
     if body is None:
@@ -175,6 +178,14 @@ async def _attempt(
     if not call.key:
         attempts.last = Failure(0, f"channel {channel.id} has no enabled key", "no_available_key")
         return None
+    account = adaptor.service_account(channel, call.key)
+    if account is not None and tokens is not None:
+        try:
+            call = replace(call, access_token=await tokens.token(account, proxy_of(channel)))
+        except TokenExchangeFailed as failed:
+            attempts.last = Failure(failed.status, redact(failed.message, channel))
+            log.warning("channel %s: %s", channel.id, attempts.last.message)
+            return None
     target = adaptor.request(channel, call)
     try:
         # timeout=None would mean "no timeout at all": leave the session's unless streaming.
@@ -220,7 +231,9 @@ def failure_from(status: int, raw: bytes, channel: ChannelSnapshot, message: str
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         message = str(error.get("message") or message)
-        code = str(error.get("code") or "")
+        # Google's errors: a numeric ``code`` and the RPC ``status`` name (PERMISSION_DENIED).
+        google = isinstance(error.get("code"), int) and isinstance(error.get("status"), str)
+        code = str(error["status"] if google else error.get("code") or "")
         kind = str(error.get("type") or "")
     elif isinstance(error, str):
         message = error
