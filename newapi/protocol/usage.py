@@ -154,3 +154,67 @@ def to_claude(usage: Usage) -> dict[str, Any]:
             "ephemeral_1h_input_tokens": usage.cache_write_1h_tokens,
         },
     }
+
+
+def from_gemini(metadata: Any) -> Usage:
+    """Gemini ``usageMetadata``: thoughts and tool-use prompts are reported beside the counts.
+
+    prompt = promptTokenCount + toolUsePromptTokenCount; completion = candidatesTokenCount +
+    thoughtsTokenCount (new-api); cached content is already inside promptTokenCount. Audio
+    counts come from the ``*TokensDetails`` modality lists.
+    """
+    if not isinstance(metadata, dict):
+        return Usage()
+    prompt = _int(metadata.get("promptTokenCount")) + _int(metadata.get("toolUsePromptTokenCount"))
+    thoughts = _int(metadata.get("thoughtsTokenCount"))
+    completion = _int(metadata.get("candidatesTokenCount")) + thoughts
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cache_read_tokens=min(_int(metadata.get("cachedContentTokenCount")), prompt),
+        reasoning_tokens=thoughts,
+        audio_prompt_tokens=min(_modality(metadata.get("promptTokensDetails"), "AUDIO"), prompt),
+        audio_completion_tokens=min(
+            _modality(metadata.get("candidatesTokensDetails"), "AUDIO"), completion
+        ),
+    )
+
+
+def _modality(details: Any, modality: str) -> int:
+    if not isinstance(details, list):
+        return 0
+    return sum(
+        _int(item.get("tokenCount"))
+        for item in details
+        if isinstance(item, dict) and item.get("modality") == modality
+    )
+
+
+def to_gemini(usage: Usage) -> dict[str, Any]:
+    """``usageMetadata`` for a Gemini caller; cache writes have no Gemini field (they stay
+    inside promptTokenCount)."""
+    metadata: dict[str, Any] = {
+        "promptTokenCount": usage.prompt_tokens,
+        "candidatesTokenCount": max(usage.completion_tokens - usage.reasoning_tokens, 0),
+        "totalTokenCount": usage.total_tokens,
+    }
+    if usage.reasoning_tokens:
+        metadata["thoughtsTokenCount"] = usage.reasoning_tokens
+    if usage.cache_read_tokens:
+        metadata["cachedContentTokenCount"] = usage.cache_read_tokens
+    if usage.audio_prompt_tokens:
+        metadata["promptTokensDetails"] = _details_of(
+            usage.prompt_tokens, usage.audio_prompt_tokens
+        )
+    if usage.audio_completion_tokens:
+        metadata["candidatesTokensDetails"] = _details_of(
+            metadata["candidatesTokenCount"], usage.audio_completion_tokens
+        )
+    return metadata
+
+
+def _details_of(total: int, audio: int) -> list[dict[str, Any]]:
+    details = [{"modality": "AUDIO", "tokenCount": audio}]
+    if total > audio:
+        details.insert(0, {"modality": "TEXT", "tokenCount": total - audio})
+    return details

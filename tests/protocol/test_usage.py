@@ -8,7 +8,15 @@ import anthropic.types
 import openai.types
 import pytest
 
-from newapi.protocol.usage import Usage, from_claude, from_openai, to_claude, to_openai
+from newapi.protocol.usage import (
+    Usage,
+    from_claude,
+    from_gemini,
+    from_openai,
+    to_claude,
+    to_gemini,
+    to_openai,
+)
 
 # ---- from_openai --------------------------------------------------------------------------------
 
@@ -363,3 +371,69 @@ def test_uncached_prompt_never_negative() -> None:
         prompt_tokens=5, cache_read_tokens=3, cache_write_tokens=3, cache_write_1h_tokens=3
     )
     assert usage.uncached_prompt_tokens == 0
+
+
+# ---- Gemini ----------------------------------------------------------------------------------
+
+
+def test_from_gemini_adds_tool_use_prompt_and_thoughts() -> None:
+    usage = from_gemini(
+        {
+            "promptTokenCount": 1000,
+            "toolUsePromptTokenCount": 50,
+            "candidatesTokenCount": 200,
+            "thoughtsTokenCount": 300,
+            "cachedContentTokenCount": 600,
+            "totalTokenCount": 1550,
+            "promptTokensDetails": [
+                {"modality": "TEXT", "tokenCount": 900},
+                {"modality": "AUDIO", "tokenCount": 100},
+            ],
+            "candidatesTokensDetails": [{"modality": "AUDIO", "tokenCount": 40}],
+        }
+    )
+    assert usage == Usage(
+        prompt_tokens=1050,
+        completion_tokens=500,
+        cache_read_tokens=600,
+        reasoning_tokens=300,
+        audio_prompt_tokens=100,
+        audio_completion_tokens=40,
+    )
+    assert usage.total_tokens == 1550
+
+
+def test_from_gemini_clamps_cached_into_prompt_and_tolerates_junk() -> None:
+    assert (
+        from_gemini({"promptTokenCount": 10, "cachedContentTokenCount": 99}).cache_read_tokens == 10
+    )
+    assert from_gemini(None) == Usage()
+    assert from_gemini({"promptTokenCount": "7", "candidatesTokenCount": -3}) == Usage()
+
+
+def test_to_gemini_and_back() -> None:
+    usage = Usage(
+        prompt_tokens=1200,
+        completion_tokens=300,
+        cache_read_tokens=1000,
+        reasoning_tokens=120,
+        audio_prompt_tokens=200,
+    )
+    metadata = to_gemini(usage)
+    assert metadata == {
+        "promptTokenCount": 1200,
+        "candidatesTokenCount": 180,
+        "totalTokenCount": 1500,
+        "thoughtsTokenCount": 120,
+        "cachedContentTokenCount": 1000,
+        "promptTokensDetails": [
+            {"modality": "TEXT", "tokenCount": 1000},
+            {"modality": "AUDIO", "tokenCount": 200},
+        ],
+    }
+    assert from_gemini(metadata) == usage
+    assert to_gemini(Usage()) == {
+        "promptTokenCount": 0,
+        "candidatesTokenCount": 0,
+        "totalTokenCount": 0,
+    }

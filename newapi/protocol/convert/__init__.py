@@ -6,6 +6,11 @@ Plain JSON dicts in and out, no I/O. Requests, responses and streams, both direc
   :func:`claude_response_to_chat` or :class:`ClaudeStreamToChat` for the answer.
 - Claude caller (``/v1/messages``) -> OpenAI-compatible channel: :func:`messages_request_to_chat`,
   then :func:`chat_response_to_message` or :class:`ChatStreamToClaude` for the answer.
+- OpenAI caller -> Gemini channel: :func:`chat_request_to_gemini`, then
+  :func:`gemini_response_to_chat` or :class:`GeminiStreamToChat`.
+- Gemini caller (``/v1beta/models/...``) -> OpenAI-compatible channel:
+  :func:`generate_request_to_chat`, then :func:`chat_response_to_gemini` or
+  :class:`ChatStreamToGemini`. Embeddings both ways: ``newapi.protocol.convert.embeddings``.
 """
 
 from newapi.protocol.convert.claude_to_openai import (
@@ -15,21 +20,49 @@ from newapi.protocol.convert.claude_to_openai import (
     finish_reason_from_claude,
     messages_request_to_chat,
 )
+from newapi.protocol.convert.embeddings import (
+    embed_request_to_openai,
+    embeddings_request_to_gemini,
+    gemini_embeddings_to_openai,
+    openai_embeddings_to_gemini,
+)
+from newapi.protocol.convert.gemini_to_openai import (
+    GeminiStreamToChat,
+    gemini_response_to_chat,
+    generate_request_to_chat,
+)
 from newapi.protocol.convert.openai_to_claude import (
     ChatStreamToClaude,
     chat_request_to_claude,
     chat_response_to_message,
     stop_reason_from_openai,
 )
+from newapi.protocol.convert.openai_to_gemini import (
+    ChatStreamToGemini,
+    GeminiCall,
+    chat_request_to_gemini,
+    chat_response_to_gemini,
+)
 
 __all__ = [
     "ChatStreamToClaude",
+    "ChatStreamToGemini",
     "ClaudeStreamToChat",
+    "GeminiCall",
+    "GeminiStreamToChat",
     "StreamError",
     "chat_request_to_claude",
+    "chat_request_to_gemini",
+    "chat_response_to_gemini",
     "chat_response_to_message",
     "claude_response_to_chat",
+    "embed_request_to_openai",
+    "embeddings_request_to_gemini",
     "finish_reason_from_claude",
+    "gemini_embeddings_to_openai",
+    "gemini_response_to_chat",
+    "generate_request_to_chat",
     "messages_request_to_chat",
+    "openai_embeddings_to_gemini",
     "stop_reason_from_openai",
 ]
