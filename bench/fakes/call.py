@@ -21,7 +21,10 @@ from aiohttp import web
 
 from bench.fakes.scenario import FakeError, Scenario
 
-Provider = Literal["openai", "azure", "anthropic"]
+# "vertex": Vertex AI's Google publisher (Gemini bodies); "vertex-anthropic": its Anthropic
+# publisher (Anthropic bodies, but Google's front end checks the credentials).
+Provider = Literal["openai", "azure", "anthropic", "gemini", "vertex", "vertex-anthropic"]
+GOOGLE: frozenset[Provider] = frozenset({"gemini", "vertex", "vertex-anthropic"})
 
 
 class Kind(Enum):
@@ -49,17 +52,21 @@ class Call:
 
     @property
     def model(self) -> str:
-        """The model the response reports (scenario override, body, then Azure deployment)."""
+        """The model the response reports (scenario override, body, then the path's
+        Azure deployment or Google model)."""
         if self.scenario.model:
             return self.scenario.model
         model = self.body.get("model")
         if isinstance(model, str) and model:
             return model
-        return self.request.match_info.get("deployment", "")
+        path = self.request.match_info
+        return path.get("deployment") or path.get("model", "")
 
     @property
     def stream(self) -> bool:
-        return self.body.get("stream") is True
+        """``stream: true`` in the body, or Google's ``:stream...`` method in the path."""
+        method = self.request.match_info.get("method", "")
+        return self.body.get("stream") is True or method.startswith("stream")
 
 
 def new_id(prefix: str) -> str:
@@ -71,6 +78,8 @@ def response_headers(provider: Provider) -> dict[str, str]:
         return {"request-id": new_id("req_")}
     if provider == "azure":
         return {"apim-request-id": new_id(""), "x-request-id": new_id("")}
+    if provider in GOOGLE:
+        return {}  # Google's front end sends no request id header
     return {"x-request-id": new_id("req_")}
 
 
@@ -141,14 +150,18 @@ async def _stall(request: web.Request) -> None:
         await asyncio.sleep(0.05)
 
 
+SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+
+
 async def send_stream(
-    call: Call, events: Iterable[Event], error_event: Callable[[FakeError], bytes]
+    call: Call,
+    events: Iterable[Event],
+    error_event: Callable[[FakeError], bytes],
+    content_type: str = SSE_CONTENT_TYPE,
 ) -> web.StreamResponse:
-    """Write ``events`` as a ``text/event-stream`` response, one write per event."""
+    """Write ``events`` as a streamed response (SSE unless told), one write per event."""
     headers = response_headers(call.provider)
-    headers.update(
-        {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
-    )
+    headers.update({"Content-Type": content_type, "Cache-Control": "no-cache"})
     resp = web.StreamResponse(headers=headers)
     cut_at, delay, sent = _cut_point(call), call.scenario.chunk_delay, 0
     try:

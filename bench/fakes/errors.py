@@ -5,16 +5,26 @@
   "message"}}``; model errors (400, 5xx) come through in OpenAI's shape.
 - Anthropic: ``{"type": "error", "error": {"type", "message"}, "request_id"}``; mid-stream as
   ``event: error``.
+- Google (Gemini, Vertex AI): ``{"error": {"code": <HTTP status>, "message", "status":
+  "<canonical code name>"}}``; mid-stream as a ``data:`` event with the same body. On Vertex's
+  Anthropic publisher the model's errors are Anthropic's, but Google's front end (credentials)
+  answers in Google's shape: :class:`GoogleError`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from aiohttp import web
 
-from bench.fakes.call import Call, json_response, new_id, sse_data, sse_named
+from bench.fakes.call import GOOGLE, Call, json_response, new_id, sse_data, sse_named
 from bench.fakes.scenario import FakeError
+
+
+class GoogleError(FakeError):
+    """An error from Google's front end: Google's shape whatever the publisher's format."""
+
 
 _OPENAI: dict[int, tuple[str, str | None, str]] = {
     400: ("invalid_request_error", None, "Invalid request to the fake provider."),
@@ -87,6 +97,47 @@ _ANTHROPIC: dict[int, tuple[str, str]] = {
 }
 
 
+# HTTP status -> (google.rpc.Code name, the API's usual message). ``FakeError.type`` overrides
+# the name (e.g. FAILED_PRECONDITION, also a 400).
+_GOOGLE: dict[int, tuple[str, str]] = {
+    400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
+    401: (
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
+        "cookie or other valid authentication credential. See "
+        "https://developers.google.com/identity/sign-in/web/devconsole-project.",
+    ),
+    403: ("PERMISSION_DENIED", "The caller does not have permission"),
+    404: (
+        "NOT_FOUND",
+        "models/{model} is not found for API version {version}, or is not supported for "
+        "{method}. Call ListModels to see the list of available models and their supported "
+        "methods.",
+    ),
+    409: ("ABORTED", "The operation was aborted."),
+    429: (
+        "RESOURCE_EXHAUSTED",
+        "You exceeded your current quota, please check your plan and billing details. For more "
+        "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+    ),
+    499: ("CANCELLED", "The operation was cancelled."),
+    500: (
+        "INTERNAL",
+        "An internal error has occurred. Please retry or report in "
+        "https://developers.generativeai.google/guide/troubleshooting",
+    ),
+    501: ("UNIMPLEMENTED", "Method not implemented."),
+    503: ("UNAVAILABLE", "The model is overloaded. Please try again later."),
+    504: ("DEADLINE_EXCEEDED", "Deadline expired before operation could complete."),
+}
+
+_VERTEX_NOT_FOUND = (
+    "Publisher Model `projects/{project}/locations/{location}/publishers/google/models/{model}` "
+    "was not found or your project does not have access to it. Please ensure you are using a "
+    "valid model version."
+)
+
+
 def mask_key(key: str) -> str:
     if len(key) <= 8:
         return "*" * len(key)
@@ -94,10 +145,14 @@ def mask_key(key: str) -> str:
 
 
 def _fill(template: str, call: Call) -> str:
+    path = call.request.match_info
     return template.format(
         key=mask_key(call.api_key),
         model=call.model,
-        version=call.request.query.get("api-version", "v1"),
+        version=call.request.query.get("api-version") or path.get("version", "v1"),
+        method=path.get("method", "generateContent"),
+        project=path.get("project", ""),
+        location=path.get("location", ""),
     )
 
 
@@ -139,9 +194,29 @@ def anthropic_error(call: Call, error: FakeError) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error.type or type_, "message": message}}
 
 
+def google_error(call: Call, error: FakeError) -> dict[str, Any]:
+    """Google's error body; any status maps to a canonical name (4xx/5xx fallbacks)."""
+    fallback = "INTERNAL" if error.status >= 500 else "FAILED_PRECONDITION"
+    status, template = _GOOGLE.get(
+        error.status, (fallback, f"Fake upstream error (HTTP {error.status}).")
+    )
+    if error.status == 404 and call.provider == "vertex":
+        template = _VERTEX_NOT_FOUND
+    message = error.message if error.message is not None else _fill(template, call)
+    return {"error": {"code": error.status, "message": message, "status": error.type or status}}
+
+
+def _anthropic_shaped(call: Call, error: FakeError) -> bool:
+    if call.provider == "vertex-anthropic":
+        return not isinstance(error, GoogleError)
+    return call.provider == "anthropic"
+
+
 def error_body(call: Call, error: FakeError) -> dict[str, Any]:
-    if call.provider == "anthropic":
+    if _anthropic_shaped(call, error):
         return anthropic_error(call, error)
+    if call.provider in GOOGLE:
+        return google_error(call, error)
     if call.provider == "azure":
         return azure_error(call, error)
     return openai_error(call, error)
@@ -150,7 +225,7 @@ def error_body(call: Call, error: FakeError) -> dict[str, Any]:
 def error_response(call: Call, error: FakeError) -> web.Response:
     body = error_body(call, error)
     headers: dict[str, str] = {}
-    if call.provider == "anthropic":
+    if _anthropic_shaped(call, error):
         request_id = new_id("req_")
         body["request_id"] = request_id
         headers["request-id"] = request_id
@@ -161,6 +236,8 @@ def error_response(call: Call, error: FakeError) -> web.Response:
 
 def stream_error_event(call: Call, error: FakeError) -> bytes:
     """The provider's in-stream error, sent after a 200 has already started."""
-    if call.provider == "anthropic":
+    if _anthropic_shaped(call, error):
         return sse_named("error", anthropic_error(call, error))
+    if call.provider in GOOGLE:
+        return b"data: " + orjson.dumps(google_error(call, error)) + b"\r\n\r\n"
     return sse_data(error_body(call, error))

@@ -1,9 +1,12 @@
 """What a fake provider answers: a plain, mutable dataclass a test edits between requests.
 
-One :class:`Scenario` drives all three wire formats. Usage fields are the numbers *as the
+One :class:`Scenario` drives every wire format. Usage fields are the numbers *as the
 provider reports them on the wire*: OpenAI ``prompt_tokens`` include ``cached_tokens``;
 Anthropic ``input_tokens`` (= ``prompt_tokens`` here) exclude cache reads and writes, which are
-reported beside it. Nothing is converted, so a gateway test controls exactly what upstream says.
+reported beside it; Gemini's ``promptTokenCount`` (= ``prompt_tokens``) includes
+``cachedContentTokenCount`` (= ``cached_tokens``) while ``candidatesTokenCount``
+(= ``completion_tokens``) excludes ``thoughtsTokenCount`` (= ``reasoning_tokens``). Nothing is
+converted, so a gateway test controls exactly what upstream says.
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ StreamUsage = Literal["requested", "never", "always"]
 _FAIL_KEY = re.compile(r"fail-(\d{3})(?!\d)")
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "claude-sonnet-4-20250514")
+DEFAULT_GEMINI_MODELS = (
+    "gemini-2.5-flash",
+    "gemini-2.5-pro",
+    "gemini-2.5-flash-lite",
+    "gemini-3-pro-preview",
+    "gemini-embedding-001",
+    "text-embedding-004",
+)
 
 
 @dataclass
@@ -83,7 +94,8 @@ class Scenario:
 
     text: str = "Hello from the fake provider!"
     chunks: int = 3  # the text is streamed in this many content deltas
-    thinking: str | None = None  # Anthropic thinking block; OpenAI ``reasoning_content``
+    # Anthropic thinking block; OpenAI ``reasoning_content``; Gemini ``thought: true`` parts
+    thinking: str | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None  # None: tool_calls/tool_use when tools are called, else stop
     model: str | None = None  # reported model; None echoes the requested one (or deployment)
@@ -107,6 +119,7 @@ class Scenario:
     embedding_dimensions: int = 8  # used when the request has no ``dimensions``
     flagged: bool = False  # moderations verdict
     models: tuple[str, ...] = DEFAULT_MODELS
+    gemini_models: tuple[str, ...] = DEFAULT_GEMINI_MODELS  # Gemini's models.list (paged)
 
     def text_pieces(self) -> list[str]:
         return split_text(self.text, self.chunks)

@@ -15,17 +15,30 @@ Routes (all on one port):
   ``/openai/responses?api-version=``.
 - Realtime websockets (:mod:`bench.fakes.realtime`): ``GET /v1/realtime``, Azure's
   ``/openai/realtime`` and ``/openai/v1/realtime``; scripted with ``fake.realtime``.
+- Gemini (:mod:`bench.fakes.gemini`), ``{v}`` = ``v1beta`` or ``v1``: ``POST
+  /{v}/models/{model}:generateContent``, ``:streamGenerateContent`` (``?alt=sse`` for SSE, else
+  a streamed JSON array), ``:countTokens``, ``:embedContent``, ``:batchEmbedContents``;
+  ``GET /{v}/models`` (paged) and ``/{v}/models/{model}``. Key: ``x-goog-api-key`` or ``?key=``.
+- Vertex AI (:mod:`bench.fakes.vertex`), ``{v}`` = ``v1`` or ``v1beta1``: ``POST
+  /{v}/projects/{project}/locations/{location}/publishers/google/models/{model}:`` the
+  generate/stream/countTokens methods, ``.../publishers/anthropic/models/{model}:rawPredict``
+  and ``:streamRawPredict``, all with a Bearer token from ``POST /token`` (the OAuth
+  JWT-bearer grant, scripted with ``fake.vertex``); express mode ``POST
+  /{v}/publishers/google/models/{model}:generateContent|streamGenerateContent`` with an API key.
 
 Each request is recorded (unless ``record=False``), then answered from the :class:`Scenario`
 chosen by its API key: ``fake.keys[key]``, else a magic ``...fail-<status>...`` key, else
-``fake.scenario``. Checks a real provider makes come first: a missing key is a 401, a missing
-``anthropic-version`` or required body field a 400, a missing Azure ``api-version`` a 404, a
-multipart route called without a ``multipart/form-data`` body a 400.
+``fake.scenario`` (on Vertex's project paths the key is the token's service account
+``client_email``). Checks a real provider makes come first: a missing key is a 401 (Gemini: 403),
+a missing ``anthropic-version`` or required body field a 400, a missing Azure ``api-version`` a
+404, a multipart route called without a ``multipart/form-data`` body a 400, a Gemini body Google
+would refuse (:mod:`bench.fakes.google_checks`) a 400.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -36,13 +49,16 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from bench.fakes import anthropic, media, openai, openai_extras, realtime
-from bench.fakes.call import Call, Provider, drop_connection
-from bench.fakes.errors import error_response
+from bench.fakes import anthropic, gemini, media, openai, openai_extras, realtime, vertex
+from bench.fakes.call import GOOGLE, Call, Provider, drop_connection
+from bench.fakes.errors import GoogleError, error_response
+from bench.fakes.google_checks import google_key, missing_key
 from bench.fakes.realtime import RealtimeFake
 from bench.fakes.scenario import FakeError, Scenario
+from bench.fakes.vertex import VertexFake
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+Check = Callable[[Call], FakeError | None]
 
 _MAX_BODY = 64 * 1024 * 1024
 
@@ -61,6 +77,9 @@ class RecordedRequest:
     raw: bytes
     api_key: str
     provider: Provider
+    # The path's variables: deployment; Google's version, model and method; Vertex's project,
+    # location and publisher.
+    path_params: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def json(self) -> dict[str, Any]:
@@ -68,12 +87,29 @@ class RecordedRequest:
 
     @property
     def model(self) -> str | None:
-        model = self.json.get("model")
+        """The body's model, else the model in a Google path."""
+        model = self.json.get("model") or self.path_params.get("model")
         return model if isinstance(model, str) else None
 
     @property
     def stream(self) -> bool:
-        return self.json.get("stream") is True
+        method = self.path_params.get("method", "")
+        return self.json.get("stream") is True or method.startswith("stream")
+
+    @property
+    def project(self) -> str | None:
+        """Vertex AI: the project in the path (None on other routes and express mode)."""
+        return self.path_params.get("project")
+
+    @property
+    def location(self) -> str | None:
+        """Vertex AI: the region (``us-central1``, ``global``...) in the path."""
+        return self.path_params.get("location")
+
+    @property
+    def publisher(self) -> str | None:
+        """Vertex AI: ``google`` or ``anthropic``."""
+        return self.path_params.get("publisher")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +120,72 @@ class _Route:
     handler: Handler
     required: tuple[str, ...] = ()
     form: bool = False  # the body is multipart/form-data, not JSON
+    check: Check | None = None  # the body checks of a Google route
 
 
 _DEPLOYMENT = "/openai/deployments/{deployment}"
+_GEMINI = "/{version:v1beta|v1}/models/{model:[^/:]+}"
+_VERTEX_VERSION = "/{version:v1|v1beta1}"
+_VERTEX = _VERTEX_VERSION + "/projects/{project}/locations/{location}/publishers"
+_GOOGLE_MODEL = "/{publisher:google}/models/{model:[^/:]+}"
+_EXPRESS = _VERTEX_VERSION + "/publishers" + _GOOGLE_MODEL
+_ANTHROPIC_MODEL = "/{publisher:anthropic}/models/{model:[^/:]+}"
+
+
+_GOOGLE_METHODS: dict[str, tuple[Handler, Check]] = {
+    "generateContent": (gemini.generate, gemini.check_generate),
+    "streamGenerateContent": (gemini.generate, gemini.check_generate),
+    "countTokens": (gemini.count_tokens, gemini.check_count),
+    "embedContent": (gemini.embed, gemini.check_embed),
+    "batchEmbedContents": (gemini.batch_embed, gemini.check_batch_embed),
+}
+
+
+def _google_routes(prefix: str, provider: Provider, methods: tuple[str, ...]) -> list[_Route]:
+    """One route per ``prefix:method``; the method is a path variable (``Call.stream``)."""
+    routes = []
+    for method in methods:
+        handler, check = _GOOGLE_METHODS[method]
+        path = f"{prefix}:{{method:{method}}}"
+        routes.append(_Route("POST", path, provider, handler, check=check))
+    return routes
+
+
+_GENERATE = ("generateContent", "streamGenerateContent")
+GOOGLE_ROUTES = (
+    *_google_routes(
+        _GEMINI, "gemini", (*_GENERATE, "countTokens", "embedContent", "batchEmbedContents")
+    ),
+    _Route("GET", "/v1beta/models", "gemini", gemini.list_models),
+    _Route("GET", _GEMINI, "gemini", gemini.get_model),
+    *_google_routes(_VERTEX + _GOOGLE_MODEL, "vertex", (*_GENERATE, "countTokens")),
+    *_google_routes(_EXPRESS, "vertex", _GENERATE),
+    *(
+        _Route(
+            "POST",
+            f"{_VERTEX}{_ANTHROPIC_MODEL}:{{method:{method}}}",
+            "vertex-anthropic",
+            anthropic.messages,
+            check=vertex.check_anthropic,
+        )
+        for method in ("rawPredict", "streamRawPredict")
+    ),
+)
+
+
+async def _models(call: Call) -> web.StreamResponse:
+    """GET /v1/models in the caller's format (OpenAI, Anthropic or Gemini)."""
+    if call.provider == "gemini":
+        return await gemini.list_models(call)
+    return await openai_extras.models(call)
+
+
 ROUTES = (
     _Route("POST", "/v1/chat/completions", "openai", openai.chat, ("model", "messages")),
     _Route("POST", "/v1/completions", "openai", openai.completions, ("model", "prompt")),
     _Route("POST", "/v1/embeddings", "openai", openai_extras.embeddings, ("model", "input")),
     _Route("POST", "/v1/moderations", "openai", openai_extras.moderations, ("input",)),
-    _Route("GET", "/v1/models", None, openai_extras.models),
+    _Route("GET", "/v1/models", None, _models),
     _Route("POST", f"{_DEPLOYMENT}/chat/completions", "azure", openai.chat, ("messages",)),
     _Route("POST", f"{_DEPLOYMENT}/completions", "azure", openai.completions, ("prompt",)),
     _Route("POST", f"{_DEPLOYMENT}/embeddings", "azure", openai_extras.embeddings, ("input",)),
@@ -131,6 +224,7 @@ ROUTES = (
     _Route(
         "POST", f"{_DEPLOYMENT}/images/edits", "azure", media.image_edits, ("prompt",), form=True
     ),
+    *GOOGLE_ROUTES,
 )
 
 
@@ -146,7 +240,9 @@ def api_key(headers: Mapping[str, str], provider: Provider) -> str:
 def _provider(route: _Route, request: web.Request) -> Provider:
     if route.provider is not None:
         return route.provider
-    return "anthropic" if "anthropic-version" in request.headers else "openai"
+    if "anthropic-version" in request.headers:
+        return "anthropic"
+    return "gemini" if google_key(request) else "openai"
 
 
 def _parse(raw: bytes) -> Any:
@@ -192,8 +288,21 @@ def _bad_body(call: Call, route: _Route, body: Any) -> FakeError | None:
     return None
 
 
+def _check_google(call: Call, route: _Route, body: Any) -> FakeError | None:
+    if not call.api_key:
+        # Vertex's project paths want an OAuth token; Gemini and express mode an API key.
+        return GoogleError(401) if "project" in call.request.match_info else missing_key()
+    if route.method == "POST" and not isinstance(body, dict):
+        if call.provider == "vertex-anthropic":
+            return FakeError(400, "There was an error parsing the body of your request.")
+        return GoogleError(400, "Invalid JSON payload received. Unexpected token.")
+    return route.check(call) if route.check is not None else None
+
+
 def check_request(call: Call, route: _Route, body: Any) -> FakeError | None:
     """What the real provider would reject before doing any work."""
+    if call.provider in GOOGLE:
+        return _check_google(call, route, body)
     if not call.api_key:
         return _missing_key(call.provider)
     request = call.request
@@ -218,7 +327,7 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 
 class FakeProviders:
-    """OpenAI, Azure OpenAI and Anthropic fakes on one loopback port.
+    """OpenAI, Azure OpenAI, Anthropic, Gemini and Vertex AI fakes on one loopback port.
 
     ``async with FakeProviders.start() as fake:`` then point clients at ``fake.url``
     (``fake.openai_url`` for the OpenAI SDK's ``base_url``). Mutate ``fake.scenario``, or give a
@@ -231,6 +340,7 @@ class FakeProviders:
         self.requests: list[RecordedRequest] = []
         self.record = record
         self.realtime = RealtimeFake(self)  # websocket routes: bench/fakes/realtime.py
+        self.vertex = VertexFake(self)  # service accounts and OAuth tokens: bench/fakes/vertex.py
         self._runner: web.AppRunner | None = None
         self._host, self._port = "127.0.0.1", 0
 
@@ -297,6 +407,7 @@ class FakeProviders:
         for route in ROUTES:
             app.router.add_route(route.method, route.path, self._handler(route))
         self.realtime.add_routes(app)
+        self.vertex.add_routes(app)
         return app
 
     async def open(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -310,6 +421,14 @@ class FakeProviders:
         if self._runner is not None:
             await self._runner.cleanup()
         self._runner, self._port = None, 0
+
+    def _api_key(self, request: web.Request, provider: Provider) -> str:
+        """The caller's key; on Vertex's project paths the access token's client_email."""
+        if provider not in GOOGLE:
+            return api_key(request.headers, provider)
+        if "project" not in request.match_info:
+            return google_key(request)
+        return self.vertex.identity(api_key(request.headers, "openai")) or ""
 
     def _handler(self, route: _Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -328,6 +447,7 @@ class FakeProviders:
                 raw=raw,
                 api_key=call.api_key,
                 provider=call.provider,
+                path_params=dict(request.match_info),
             )
         )
 
@@ -336,7 +456,7 @@ class FakeProviders:
         content_type = request.headers.get("Content-Type", "")
         body = media.parse_form(content_type, raw) if route.form else _parse(raw)
         provider = _provider(route, request)
-        key = api_key(request.headers, provider)
+        key = self._api_key(request, provider)
         scenario = self.scenario_for(key)
         call = Call(request, body if isinstance(body, dict) else {}, scenario, provider, key)
         if self.record:
