@@ -202,6 +202,23 @@ describe('channel editor: Vertex AI fields', () => {
   }
   const itemOf = (test: string) => document.querySelector(`[data-test="${test}"]`)!.closest('.n-form-item')!
 
+  it('Gemini: the API version field and the default host, no Vertex fields', async () => {
+    const calls = fakeServer()
+    const form = { ...emptyChannelForm(), type: GEMINI, name: 'gm', models: ['gemini-2.5-pro'], key: 'AIza-test' }
+    const Host = defineComponent(() => () => h(NMessageProvider, () => h(ChannelEditor, { show: true, form })))
+    const wrapper = mount(Host, { attachTo: document.body })
+    await flushPromises()
+    expect(document.querySelector('[data-test="channel-vertex-key-type"]')).toBeNull()
+    expect(document.querySelector('[data-test="channel-region"]')).toBeNull()
+    expect(itemOf('channel-base-url').textContent).toContain('https://generativelanguage.googleapis.com')
+    await type('channel-gemini-version', 'v1')
+    document.querySelector<HTMLElement>('[data-test="channel-save"]')!.click()
+    await flushPromises()
+    const posted = calls.filter((call) => call.method === 'POST')
+    expect(posted[0]!.body).toMatchObject({ mode: 'single', channel: { type: 24, other: 'v1', key: 'AIza-test' } })
+    wrapper.unmount()
+  })
+
   it('shows inline errors, refuses to save them, then sends the fixed channel', async () => {
     const calls = fakeServer()
     const form = { ...emptyChannelForm(), type: VERTEX_AI, name: 'vx', models: ['gemini-2.5-pro'] }
