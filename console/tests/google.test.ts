@@ -22,6 +22,7 @@ import {
   channelToForm,
   createRequest,
   emptyChannelForm,
+  firstKey,
   formToChannel,
   keyCount,
   keyProblem,
@@ -138,6 +139,10 @@ describe('Gemini and Vertex AI channel forms', () => {
   it('Vertex AI: several accounts make a multi-key channel from a JSON array', () => {
     const form = base({ type: VERTEX_AI, key: `${compact(account('p1'))}\n${compact(account('p2'))}`, region: 'global' })
     expect(keyCount(form)).toBe(2)
+    // Fetch models sends the first account, not the first line of a pretty-printed file.
+    expect(firstKey(form)).toBe(compact(account('p1')))
+    expect(firstKey({ ...form, key: JSON.stringify(account('p2'), null, 2) })).toBe(compact(account('p2')))
+    expect(firstKey({ ...form, vertexKeyType: 'api_key', key: 'AIza-1\n' })).toBe('AIza-1')
     const request = createRequest(form)
     expect(request).toMatchObject({ mode: 'multi_to_single', multi_key_mode: 'random' })
     expect(JSON.parse((request.channel as { key: string }).key)).toHaveLength(2)

@@ -204,6 +204,11 @@ export function keyCount(form: ChannelForm): number {
   return usesServiceAccounts(form) ? parseServiceAccounts(form.key).accounts.length : splitKeys(form.key).length
 }
 
+/** The first typed key (a service account as compact JSON), '' when none or unreadable. */
+export function firstKey(form: ChannelForm): string {
+  return (usesServiceAccounts(form) ? parseServiceAccounts(form.key).accounts : splitKeys(form.key))[0] ?? ''
+}
+
 /** Why the typed key cannot be sent (Vertex AI only; other keys are the provider's business). */
 export function keyProblem(form: ChannelForm): Problem | null {
   if (form.type !== VERTEX_AI || !form.key.trim()) return null
