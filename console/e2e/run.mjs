@@ -404,6 +404,103 @@ try {
     await page.locator('.n-base-select-option', { hasText: 'All' }).click()
   })
 
+  await step('a Vertex AI channel: service accounts, per-model regions, kept on reopening', async () => {
+    const account = (project) => ({
+      type: 'service_account',
+      project_id: project,
+      private_key_id: 'e2e',
+      private_key: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n',
+      client_email: `e2e@${project}.iam.gserviceaccount.com`,
+    })
+    const regions = { default: 'us-central1', 'gemini-2.5-pro': 'global', 'claude-sonnet-4-5': 'us-east5' }
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b)
+    /** The channel as GET /api/channel/ lists it, and its stored key (POST /api/channel/:id/key, root only). */
+    const stored = () =>
+      page.evaluate(async () => {
+        const headers = { 'New-Api-User': String(JSON.parse(localStorage.getItem('user')).id) }
+        const list = await (await fetch('/api/channel/?p=1&page_size=100', { headers })).json()
+        const channel = list.data.items.find((item) => item.name === 'vertex-sa')
+        const revealed = await (await fetch(`/api/channel/${channel.id}/key`, { method: 'POST', headers })).json()
+        return { channel, key: revealed.data?.key ?? `(refused: ${revealed.message})` }
+      })
+    const editor = byTest('channel-editor')
+    const keyField = byTest('channel-key').locator('textarea')
+    const regionJson = byTest('channel-region-json').locator('textarea')
+
+    await nav('channels')
+    await page.waitForURL('**/console/channel')
+    await byTest('channel-add').click()
+    await editor.waitFor()
+    await byTest('channel-type').click()
+    await page.locator('.n-base-select-option', { hasText: 'Vertex AI (41)' }).click()
+    await page.locator('[data-key-type="json"].n-radio--checked').waitFor()
+    await byTest('channel-name').locator('input').fill('vertex-sa')
+    // A service account without client_email: the key field says so, inline.
+    await keyField.fill(JSON.stringify({ ...account('e2e-one'), client_email: undefined }, null, 2))
+    await editor.getByText('Account 1 lacks client_email').waitFor()
+    await keyField.fill(`${JSON.stringify(account('e2e-one'))}\n${JSON.stringify(account('e2e-two'))}`)
+    await byTest('channel-key-split').waitFor()
+    // A bad region is refused in the browser, before any request.
+    await byTest('channel-region').locator('input').fill('us central1')
+    await editor.getByText('"us central1" is not a region name').waitFor()
+    await byTest('channel-save').click()
+    await toast('"us central1" is not a region name').waitFor()
+    await byTest('channel-region').locator('input').fill('us-central1')
+    await page.locator('[data-region-mode="models"]').click()
+    check(same(JSON.parse(await regionJson.inputValue()), { default: 'us-central1' }), 'the region did not become the default')
+    await regionJson.fill('{"gemini-2.5-pro": "global"}')
+    await editor.getByText('The JSON needs a "default" region').waitFor()
+    await regionJson.fill(JSON.stringify(regions, null, 2))
+    await byTest('channel-models').click()
+    for (const model of Object.keys(regions).slice(1)) {
+      await page.keyboard.type(model)
+      await page.keyboard.press('Enter')
+    }
+    await page.keyboard.press('Escape')
+    await byTest('channel-vertex-key-type').scrollIntoViewIfNeeded()
+    await shot('05d-vertex-editor')
+    await byTest('channel-save').click()
+    await toast('Channel created').waitFor()
+    await editor.waitFor({ state: 'hidden' })
+    const row = page.locator('tr', { has: page.locator('[data-channel-name="vertex-sa"]') })
+    await row.getByText('2 keys').waitFor()
+
+    const created = await stored()
+    check(created.channel.type === 41, `type ${created.channel.type}`)
+    check(JSON.parse(created.channel.settings).vertex_key_type === 'json', `settings ${created.channel.settings}`)
+    check(same(JSON.parse(created.channel.other), regions), `other ${created.channel.other}`)
+    check(created.channel.models === 'gemini-2.5-pro,claude-sonnet-4-5', `models ${created.channel.models}`)
+    check(created.channel.channel_info.multi_key_size === 2, 'the two accounts are not two keys')
+    check(!JSON.stringify(created.channel).includes('PRIVATE KEY'), 'the channel list shows a key')
+    const keys = created.key.split('\n').map((line) => JSON.parse(line))
+    check(same(keys, [account('e2e-one'), account('e2e-two')]), `stored key: ${created.key.slice(0, 80)}`)
+
+    // Reopen: the key stays hidden, the key type and the region map come back; switch the key type.
+    await row.locator('[data-test="channel-edit"]').click()
+    await editor.waitFor()
+    check((await keyField.inputValue()) === '', 'the edit form shows the service account')
+    await page.locator('[data-key-type="json"].n-radio--checked').waitFor()
+    await page.locator('[data-region-mode="models"].n-radio--checked').waitFor()
+    check(same(JSON.parse(await regionJson.inputValue()), regions), 'the region map changed on reopening')
+    await page.locator('[data-key-type="api_key"]').click()
+    await byTest('channel-save').click()
+    await toast('Saved').waitFor()
+    await editor.waitFor({ state: 'hidden' })
+    const edited = await stored()
+    check(JSON.parse(edited.channel.settings).vertex_key_type === 'api_key', `settings ${edited.channel.settings}`)
+    check(same(JSON.parse(edited.channel.other), regions), `other after the edit ${edited.channel.other}`)
+    check(edited.key === created.key, 'an edit without a key changed the stored key')
+    await row.locator('[data-test="channel-edit"]').click()
+    await page.locator('[data-key-type="api_key"].n-radio--checked').waitFor()
+    await editor.locator('.n-card-header__close').click()
+    await editor.waitFor({ state: 'hidden' })
+
+    await row.getByRole('button', { name: 'Delete', exact: true }).click()
+    await page.locator('.n-popconfirm__action button').last().click()
+    await toast('Deleted').waitFor()
+    await row.waitFor({ state: 'detached' })
+  })
+
   await step('the dashboard counts the request and draws the chart', async () => {
     await nav('dashboard')
     await page.waitForURL(/\/console$/)

@@ -4,10 +4,12 @@ against a real newapi serving the built console, with the fake provider as the o
 The journey: setup -> login -> language switch -> create a channel -> a multi-key channel: disable
 one key, see its reason, enable all -> tag mode: switch a tag off and on, edit its priority -> test
 a channel -> copy a channel, fetch the fake provider's models into the copy's editor, test all
-channels in the background -> create a key -> chat in the playground and watch the answer
-stream -> the request in the logs (with its stream status) -> error and manage logs -> the
-dashboard charts (per model and per user) -> pricing -> change a ratio and see the next request
-priced by it -> users, redemption codes -> phone width -> logout -> a registered user's view.
+channels in the background -> create a key -> chat in the playground and watch the answer stream ->
+the request in the logs (with its stream status) -> error and manage logs -> a Vertex AI channel
+(two service accounts, a per-model region map; inline errors first), its columns checked through
+/api/channel/, reopened, its key type switched -> the dashboard charts (per model and per user) ->
+pricing -> change a ratio and see the next request priced by it -> users, redemption codes -> phone
+width -> logout -> a registered user's view.
 Screenshots land in ``artifacts/console/`` (gitignored).
 """
 
@@ -32,6 +34,7 @@ EXPECTED_SHOTS = (
     "04e-tag-mode",
     "05-channels",
     "05c-fetched-models",
+    "05d-vertex-editor",
     "08-playground",
     "09-logs",
     "10b-error-logs",

@@ -1,5 +1,18 @@
 /** Channel types, statuses and the editor's form <-> the admin API's channel JSON (pure). */
 import { splitList } from './format'
+import {
+  GEMINI,
+  VERTEX_AI,
+  parseServiceAccounts,
+  regionModeOf,
+  serviceAccountKey,
+  settingsFor,
+  vertexKeyTypeOf,
+  vertexRegionProblem,
+  type Problem,
+  type RegionMode,
+  type VertexKeyType,
+} from './google'
 
 export interface ChannelType {
   id: number
@@ -12,6 +25,9 @@ export const CHANNEL_TYPES: ChannelType[] = [
   { id: 1, name: 'OpenAI', baseUrl: 'https://api.openai.com' },
   { id: 3, name: 'Azure OpenAI', baseUrl: '' },
   { id: 14, name: 'Anthropic Claude', baseUrl: 'https://api.anthropic.com' },
+  { id: GEMINI, name: 'Google Gemini', baseUrl: 'https://generativelanguage.googleapis.com' },
+  // Empty: Google's regional hosts ({region}-aiplatform.googleapis.com).
+  { id: VERTEX_AI, name: 'Vertex AI', baseUrl: '' },
   { id: 8, name: 'Custom (OpenAI compatible)', baseUrl: '' },
   { id: 43, name: 'DeepSeek', baseUrl: 'https://api.deepseek.com' },
   { id: 20, name: 'OpenRouter', baseUrl: 'https://openrouter.ai/api' },
@@ -61,6 +77,8 @@ export interface Channel {
   }
   param_override?: string | null
   header_override?: string | null
+  /** new-api's ChannelOtherSettings JSON (vertex_key_type, ...) */
+  settings?: string | null
 }
 
 export type MultiKeyMode = 'random' | 'polling'
@@ -74,7 +92,14 @@ export interface ChannelForm {
   models: string[]
   groups: string[]
   modelMapping: string
+  /** `other` of Azure (api-version) and Gemini (API version, e.g. v1beta) */
   apiVersion: string
+  /** `other` of Vertex AI: a region, or a JSON object of model -> region with "default" */
+  region: string
+  regionMode: RegionMode
+  vertexKeyType: VertexKeyType
+  /** the stored `settings` JSON, sent back with only vertex_key_type changed */
+  settings: string
   priority: number
   weight: number
   testModel: string
@@ -101,6 +126,10 @@ export function emptyChannelForm(): ChannelForm {
     groups: ['default'],
     modelMapping: '',
     apiVersion: '',
+    region: '',
+    regionMode: 'plain',
+    vertexKeyType: 'json',
+    settings: '',
     priority: 0,
     weight: 1,
     testModel: '',
@@ -129,7 +158,11 @@ export function channelToForm(channel: Channel): ChannelForm {
     models: splitList(channel.models),
     groups: splitList(channel.group),
     modelMapping: channel.model_mapping ?? '',
-    apiVersion: channel.type === AZURE ? channel.other ?? '' : '',
+    apiVersion: channel.type === AZURE || channel.type === GEMINI ? channel.other ?? '' : '',
+    region: channel.type === VERTEX_AI ? channel.other ?? '' : '',
+    regionMode: channel.type === VERTEX_AI ? regionModeOf(channel.other ?? '') : 'plain',
+    vertexKeyType: vertexKeyTypeOf(channel.settings),
+    settings: channel.settings ?? '',
     priority: channel.priority ?? 0,
     weight: channel.weight ?? 0,
     testModel: channel.test_model ?? '',
@@ -161,16 +194,64 @@ export function modelMappingError(text: string): string | null {
   return null
 }
 
+/** Service-account JSON is read as accounts; any other key as one key per line. */
+function usesServiceAccounts(form: ChannelForm): boolean {
+  return form.type === VERTEX_AI && form.vertexKeyType === 'json'
+}
+
+/** How many keys the key field holds (what decides single, batch or multi-key). */
+export function keyCount(form: ChannelForm): number {
+  return usesServiceAccounts(form) ? parseServiceAccounts(form.key).accounts.length : splitKeys(form.key).length
+}
+
+/** The first typed key (a service account as compact JSON), '' when none or unreadable. */
+export function firstKey(form: ChannelForm): string {
+  return (usesServiceAccounts(form) ? parseServiceAccounts(form.key).accounts : splitKeys(form.key))[0] ?? ''
+}
+
+/** Why the typed key cannot be sent (Vertex AI only; other keys are the provider's business). */
+export function keyProblem(form: ChannelForm): Problem | null {
+  if (form.type !== VERTEX_AI || !form.key.trim()) return null
+  if (form.vertexKeyType === 'api_key') {
+    // new-api's editor refuses batch creation of Vertex API keys; one key per channel.
+    return splitKeys(form.key).length > 1 ? { key: 'ch.vertexOneApiKey' } : null
+  }
+  const { accounts, problem } = parseServiceAccounts(form.key)
+  if (problem) return problem
+  // A single-key channel stores the key as it is: several accounts would make one broken key.
+  if (form.id !== null && form.multiKeySize === 0 && accounts.length > 1) return { key: 'ch.saOneOnEdit' }
+  return null
+}
+
+/** Why the Vertex AI region cannot be sent; null for the other types. */
+export function regionProblem(form: ChannelForm): Problem | null {
+  return form.type === VERTEX_AI ? vertexRegionProblem(form.region) : null
+}
+
 /** What the form is missing before it may be sent (the server checks again). */
 export function channelFormErrors(form: ChannelForm): string[] {
   const errors: string[] = []
   if (!form.name.trim()) errors.push('name')
-  if (form.id === null && !form.key.trim()) errors.push('key')
+  if ((form.id === null && !form.key.trim()) || keyProblem(form)) errors.push('key')
   if (!form.models.length) errors.push('models')
   if (!form.groups.length) errors.push('groups')
   if (form.type === AZURE && !form.baseUrl.trim()) errors.push('baseUrl')
   if (modelMappingError(form.modelMapping)) errors.push('modelMapping')
+  if (regionProblem(form)) errors.push('region')
   return errors
+}
+
+/** The channel's `other` column: Azure and Gemini API version, Vertex AI region. */
+function otherOf(form: ChannelForm): string {
+  if (form.type === AZURE || form.type === GEMINI) return form.apiVersion.trim()
+  if (form.type === VERTEX_AI) return form.region.trim()
+  return ''
+}
+
+/** The key to send: service accounts compacted (an array when creating several). */
+function keyOf(form: ChannelForm): string {
+  if (!usesServiceAccounts(form)) return form.key.trim()
+  return serviceAccountKey(parseServiceAccounts(form.key).accounts, form.id === null)
 }
 
 /** The channel object for POST (inside {mode, channel}) and PUT /api/channel/. */
@@ -188,11 +269,14 @@ export function formToChannel(form: ChannelForm): Record<string, unknown> {
     tag: form.tag.trim(),
     remark: form.remark.trim(),
     auto_ban: form.autoBan ? 1 : 0,
-    other: form.type === AZURE ? form.apiVersion.trim() : '',
+    other: otherOf(form),
   }
+  const settings = settingsFor(form.settings, form.type, form.vertexKeyType)
+  if (settings !== null) channel.settings = settings
   if (form.id !== null) channel.id = form.id
   // An edit without a key keeps the stored one; the server never sends it back.
-  if (form.key.trim()) channel.key = form.key.trim()
+  const key = keyOf(form)
+  if (key) channel.key = key
   if (form.id !== null && form.multiKeySize > 0) {
     channel.multi_key_mode = form.multiKeyMode
     if (channel.key) channel.key_mode = form.keyEdit
@@ -202,7 +286,7 @@ export function formToChannel(form: ChannelForm): Record<string, unknown> {
 
 /** The body of POST /api/channel/: several key lines make a batch or one multi-key channel. */
 export function createRequest(form: ChannelForm): Record<string, unknown> {
-  const mode = splitKeys(form.key).length > 1 ? form.keySplit : 'single'
+  const mode = keyCount(form) > 1 ? form.keySplit : 'single'
   return {
     mode,
     ...(mode === 'multi_to_single' ? { multi_key_mode: form.multiKeyMode } : {}),

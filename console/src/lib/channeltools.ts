@@ -1,10 +1,10 @@
 /** Pure helpers of the channel tools: which fetch-models route to call, test-all progress. */
-import { CHANNEL_STATUS, splitKeys, type Channel, type ChannelForm } from './channels'
+import { CHANNEL_STATUS, firstKey, type Channel, type ChannelForm } from './channels'
 import { formatLatency } from './format'
 
 /** GET /fetch_models/:id for a saved channel with no key typed, else POST with the form's values. */
 export function fetchModelsRequest(form: ChannelForm): { id: number; body?: undefined } | { id?: undefined; body: { base_url: string; type: number; key: string } } {
-  const key = splitKeys(form.key)[0] ?? ''
+  const key = firstKey(form)
   if (form.id !== null && !key) return { id: form.id }
   return { body: { base_url: form.baseUrl.trim(), type: form.type, key } }
 }
