@@ -132,6 +132,12 @@ DEFAULT_CACHE_RATIO: dict[str, float] = {
     "claude-opus-4-1-20250805": 0.1,
     "claude-haiku-4-5-20251001": 0.1,
     "deepseek-chat": 0.1,
+    # Gemini context caching (implicit and explicit): 10 % of the input price
+    "gemini-2.5-pro": 0.1,
+    "gemini-2.5-flash": 0.1,
+    "gemini-2.5-flash-lite": 0.1,
+    "gemini-3-pro-preview": 0.1,
+    "gemini-3-flash-preview": 0.1,
 }
 
 DEFAULT_CREATE_CACHE_RATIO: dict[str, float] = {

@@ -11,7 +11,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 DISABLING_CODES = frozenset(
-    {"invalid_api_key", "account_deactivated", "billing_not_active", "Arrearage"}
+    {
+        "invalid_api_key",
+        "account_deactivated",
+        "billing_not_active",
+        "Arrearage",
+        # Google's RPC status names (Gemini, Vertex AI): new-api disables on a Gemini 403
+        "PERMISSION_DENIED",
+        "UNAUTHENTICATED",
+    }
 )
 DISABLING_TYPES = frozenset(
     {"insufficient_quota", "authentication_error", "permission_error", "forbidden"}
