@@ -163,9 +163,26 @@ class _OpenAISource:
         return self.tracker.usage
 
 
+def thinking_budget(hub: JSON) -> int | None:
+    """The exact thinking budget a Gemini or Claude caller asked for, carried in the hub as
+    Google's ``extra_body.google.thinking_config`` (``reasoning_effort`` only approximates it)."""
+    extra = hub.get("extra_body")
+    google = extra.get("google") if isinstance(extra, dict) else None
+    config = google.get("thinking_config") if isinstance(google, dict) else None
+    if not isinstance(config, dict):
+        return None
+    budget = config.get("thinking_budget", config.get("thinkingBudget"))
+    return budget if isinstance(budget, int) and not isinstance(budget, bool) else None
+
+
 class ClaudeWire:
     def request(self, hub: JSON, upstream_model: str, force_usage: bool) -> JSON:
         thinking = upstream_model.endswith("-thinking")
+        budget = thinking_budget(hub)
+        if budget is not None and budget > 0 and "reasoning" not in hub:
+            hub = {**hub, "reasoning": {"max_tokens": budget}}  # the Claude converter's exact form
+        elif budget == 0:
+            hub = {k: v for k, v in hub.items() if k != "reasoning_effort"}  # thinking off
         return chat_request_to_claude(
             hub,
             upstream_model=upstream_model.removesuffix("-thinking"),
@@ -280,9 +297,15 @@ class _OpenAISink:
 
 class ClaudeCaller:
     def to_hub(self, job: Job, upstream_model: str, include_usage: bool) -> JSON:
-        return messages_request_to_chat(
+        hub = messages_request_to_chat(
             job.body, upstream_model=upstream_model, include_usage=include_usage
         )
+        thinking = job.body.get("thinking")
+        budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+        if isinstance(budget, int) and budget > 0 and thinking.get("type") == "enabled":
+            config = {"thinking_budget": budget, "include_thoughts": True}
+            hub["extra_body"] = {"google": {"thinking_config": config}}
+        return hub
 
     def answer(self, job: Job, chat: JSON) -> JSON:
         return dict(chat_response_to_message(chat, model=job.model))

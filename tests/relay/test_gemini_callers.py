@@ -250,3 +250,23 @@ async def test_models_listed_in_gemini_shape(relay: Relay) -> None:
     with pytest.raises(genai_errors.ClientError) as missing:
         await client.aio.models.get(model="text-embedding-3-small")
     assert missing.value.code == 404
+
+
+async def test_gemini_thinking_budget_reaches_claude_exactly(relay: Relay) -> None:
+    model = "claude-sonnet-4-5-20250929"
+    await relay.channel(type=14, models=model)
+    key = await relay.key()
+    relay.fake.scenario.thinking, relay.fake.scenario.text = "Hmm.", "Yes."
+    reply = await gemini_client(relay, key).aio.models.generate_content(
+        model=model,
+        contents="Is water wet?",
+        config=types.GenerateContentConfig(
+            max_output_tokens=6000,
+            thinking_config=types.ThinkingConfig(thinking_budget=3000, include_thoughts=True),
+        ),
+    )
+    sent = relay.fake.last.body
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 3000}
+    assert sent["max_tokens"] == 6000
+    parts = reply.candidates[0].content.parts
+    assert [(bool(p.thought), p.text) for p in parts] == [(True, "Hmm."), (False, "Yes.")]

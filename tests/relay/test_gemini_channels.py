@@ -290,3 +290,24 @@ async def test_broken_gemini_stream_ends_with_an_error_event(relay: Relay) -> No
     (log,) = await relay.logs(1)
     other = orjson.loads(log["other"])
     assert other["stream_status"]["status"] == "error" and log["quota"] > 0
+
+
+async def test_claude_thinking_budget_reaches_gemini_exactly(relay: Relay) -> None:
+    await gemini_channel(relay)
+    key = await relay.key()
+    relay.fake.scenario.thinking, relay.fake.scenario.text = "Pondering.", "42"
+    client = anthropic.AsyncAnthropic(base_url=relay.gateway.url, api_key=key, max_retries=0)
+    message = await client.messages.create(
+        model=FLASH,
+        max_tokens=8000,
+        thinking={"type": "enabled", "budget_tokens": 5000},
+        messages=[{"role": "user", "content": "6*7?"}],
+    )
+    await client.close()
+    assert relay.fake.last.body["generationConfig"]["thinkingConfig"] == {
+        "thinkingBudget": 5000,
+        "includeThoughts": True,
+    }
+    kinds = [block.type for block in message.content]
+    assert kinds == ["thinking", "text"], kinds
+    assert message.content[0].thinking == "Pondering." and message.content[1].text == "42"
