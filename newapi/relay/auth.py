@@ -46,7 +46,7 @@ def is_gemini_path(path: str) -> bool:
     """Gemini's API: everything under /v1beta, and /v1/models/{model}:{method} (google-genai
     calls the v1 paths), and a /v1/models listing asked for with a Google key header."""
     if path.startswith("/v1beta/"):
-        return True
+        return not path.startswith("/v1beta/openai/")  # Google's OpenAI-compatible API
     if path.startswith("/v1/models"):
         return ":" in path or "x-goog-api-key" in request.headers or "key" in request.args
     return False

@@ -61,6 +61,7 @@ async def visible_models() -> tuple[str, ...]:
 
 
 @bp.get("/v1/models")
+@bp.get("/v1beta/openai/models")
 async def list_models() -> Response:
     if is_gemini_path(request.path):  # a Google key header: Gemini's list shape (new-api)
         from newapi.relay.gemini_api import gemini_model_list
@@ -94,6 +95,7 @@ async def responses() -> Response:
 
 
 @bp.post("/v1/chat/completions")
+@bp.post("/v1beta/openai/chat/completions")  # Google's OpenAI-compatible path
 @body_after_checks
 async def chat_completions() -> Response:
     return await relay("chat/completions")
@@ -106,6 +108,7 @@ async def completions() -> Response:
 
 
 @bp.post("/v1/embeddings")
+@bp.post("/v1beta/openai/embeddings")
 @body_after_checks
 async def embeddings() -> Response:
     return await relay("embeddings")

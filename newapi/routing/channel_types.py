@@ -73,7 +73,15 @@ _CLAUDE_MODELS = (
     "claude-sonnet-4-20250514",
     "claude-opus-4-20250514",
 )
-_GEMINI_MODELS = ("gemini-1.5-pro", "gemini-1.5-flash", "gemini-2.0-flash", "gemini-2.5-pro")
+_GEMINI_MODELS = (
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-3-pro-preview",
+    "gemini-3-flash-preview",
+    "gemini-2.0-flash",
+    "gemini-embedding-001",
+)
 _MJ_MODELS = ("mj_imagine", "mj_variation", "mj_reroll", "mj_blend", "mj_upscale", "mj_describe")
 
 _TYPES = (
@@ -127,7 +135,12 @@ _TYPES = (
         "https://api.siliconflow.cn",
         ("deepseek-ai/DeepSeek-V3", "Qwen/Qwen2.5-72B-Instruct"),
     ),
-    ChannelType(VERTEX_AI, "VertexAI", "", _GEMINI_MODELS + _CLAUDE_MODELS[:2]),
+    ChannelType(
+        VERTEX_AI,
+        "VertexAI",
+        "",
+        (*_GEMINI_MODELS[:-1], "claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805"),
+    ),
     ChannelType(
         MISTRAL,
         "Mistral",

@@ -4,10 +4,12 @@ converted through the hub; usage from usageMetadata billed exactly."""
 from __future__ import annotations
 
 import anthropic
+import openai
 import orjson
 import pytest
 from google.genai import errors as genai_errors
 from google.genai import types
+from openai import AsyncOpenAI
 
 from bench.fakes import FakeError, ToolCall
 from bench.fakes.gemini import THOUGHT_SIGNATURE
@@ -311,3 +313,24 @@ async def test_claude_thinking_budget_reaches_gemini_exactly(relay: Relay) -> No
     kinds = [block.type for block in message.content]
     assert kinds == ["thinking", "text"], kinds
     assert message.content[0].thinking == "Pondering." and message.content[1].text == "42"
+
+
+async def test_googles_openai_compatible_paths(relay: Relay) -> None:
+    """Users of Google's OpenAI-compatible endpoint change only the host."""
+    await gemini_channel(relay)
+    key = await relay.key()
+    relay.fake.scenario.text = "compat"
+    async with AsyncOpenAI(
+        base_url=relay.gateway.url + "/v1beta/openai/", api_key=key, max_retries=0
+    ) as client:
+        reply = await client.chat.completions.create(
+            model=FLASH, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert reply.choices[0].message.content == "compat"
+        assert [m.id async for m in client.models.list()] == [FLASH]
+        with pytest.raises(openai.APIStatusError) as refused:  # OpenAI's error shape here
+            await client.chat.completions.create(
+                model="no-such-model", messages=[{"role": "user", "content": "hi"}]
+            )
+        assert refused.value.status_code == 503 and refused.value.code == "model_not_found"
+    assert relay.fake.last.path == f"/v1beta/models/{FLASH}:generateContent"
