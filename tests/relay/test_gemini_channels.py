@@ -14,7 +14,7 @@ from openai import AsyncOpenAI
 from bench.fakes import FakeError, ToolCall
 from bench.fakes.gemini import THOUGHT_SIGNATURE
 from tests.relay.conftest import Relay, poll
-from tests.relay.test_gemini_callers import gemini_client
+from tests.relay.test_gemini_callers import WEATHER, gemini_client
 
 FLASH = "gemini-2.5-flash"
 PRO3 = "gemini-3-pro-preview"
@@ -334,3 +334,33 @@ async def test_googles_openai_compatible_paths(relay: Relay) -> None:
             )
         assert refused.value.status_code == 503 and refused.value.code == "model_not_found"
     assert relay.fake.last.path == f"/v1beta/models/{FLASH}:generateContent"
+
+
+async def test_genai_sdk_function_calling_and_count_on_gemini_3(relay: Relay) -> None:
+    await gemini_channel(relay, PRO3)
+    key = await relay.key()
+    scenario = relay.fake.scenario
+    scenario.text, scenario.tool_calls = "", [ToolCall("get_weather", {"city": "Lima"})]
+    client = gemini_client(relay, key)
+    config = types.GenerateContentConfig(
+        tools=[WEATHER],
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    question = types.Content(role="user", parts=[types.Part(text="Lima?")])
+    first = await client.aio.models.generate_content(model=PRO3, contents=[question], config=config)
+    (call,) = first.function_calls
+    assert call.name == "get_weather" and call.args == {"city": "Lima"}
+    scenario.tool_calls, scenario.text = [], "Warm."
+    answer = types.Content(
+        role="user",
+        parts=[types.Part.from_function_response(name="get_weather", response={"t": 25})],
+    )
+    second = await client.aio.models.generate_content(
+        model=PRO3, contents=[question, first.candidates[0].content, answer], config=config
+    )
+    assert second.text == "Warm."  # the fake refuses a Gemini 3 history without the signature
+    replayed = relay.fake.last.body["contents"][1]["parts"][0]
+    assert replayed["thoughtSignature"] == THOUGHT_SIGNATURE
+    counted = await client.aio.models.count_tokens(model=PRO3, contents="one two three four")
+    assert 3 <= counted.total_tokens <= 10
+    assert relay.fake.last.path.endswith(":generateContent")  # counting never reached upstream
