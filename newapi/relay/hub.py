@@ -23,6 +23,7 @@ from newapi.protocol.convert import (
     ChatStreamToGemini,
     ClaudeStreamToChat,
     GeminiStreamToChat,
+    StreamError,
     chat_request_to_claude,
     chat_request_to_gemini,
     chat_response_to_gemini,
@@ -44,9 +45,10 @@ from newapi.relay.translate import (
     Translator,
     chat_stream_error,
     claude_stream_error,
+    completion_text_estimate,
     finish_body,
     load_json,
-    translator,
+    passthrough,
 )
 from newapi.routing.index import ChannelSnapshot
 
@@ -140,7 +142,9 @@ def _openai_message(message: Any) -> Any:
 
 class _OpenAISource:
     def __init__(self, job: Job) -> None:
+        self.job = job
         self.tracker = OpenAIStreamTracker(include_usage=True, model=job.model)
+        self.served = False
 
     @property
     def finished(self) -> bool:
@@ -151,16 +155,25 @@ class _OpenAISource:
         if data == sse.DONE:
             self.tracker.finished = True
             return []
-        if data is None or not self.tracker.observe(data):
+        if data is None:
             return []
+        self.tracker.observe(data)  # counts streamed text in case upstream reports no usage
         chunk = load_json(data)
-        return [chunk] if isinstance(chunk, dict) else []
+        if not isinstance(chunk, dict):
+            return []
+        error = chunk.get("error")
+        if isinstance(error, dict) and not chunk.get("choices"):  # an in-stream error event
+            raise StreamError(str(error.get("type") or "upstream_error"), str(error.get("message")))
+        self.served = True
+        return [chunk]
 
     def finish(self) -> list[JSON]:
         return []
 
     def usage(self) -> Usage | None:
-        return self.tracker.usage
+        if self.tracker.usage is not None or not self.served:
+            return self.tracker.usage
+        return self.tracker.final_usage(self.job.counted_prompt())  # counted locally
 
 
 def thinking_budget(hub: JSON) -> int | None:
@@ -382,7 +395,8 @@ class Hubbed:
             return raw, Usage(self.job.counted_prompt(), 0, estimated=True)
         chat, usage = self.wire.answer(body)
         if usage.is_empty:
-            usage = Usage(self.job.counted_prompt(), 0, estimated=True)
+            completion = completion_text_estimate(chat)
+            usage = Usage(self.job.counted_prompt(), completion, estimated=True)
         return orjson.dumps(self.caller.answer(self.job, chat)), usage
 
     def stream(self) -> StreamTranslator:
@@ -501,11 +515,8 @@ def _wire_side(wire: str, safety_threshold: str) -> WireSide:
 def chat_translator(
     job: Job, caller: CallerFormat, wire: str, force_usage: bool, safety_threshold: str = "OFF"
 ) -> Translator:
-    """The translator for a chat-like call: a passthrough when caller and wire agree, the
-    dedicated OpenAI <-> Claude pair, else through the hub."""
-    if caller == wire == "gemini":
-        return GeminiToGemini(job)
-    if caller != "gemini" and wire != "gemini":
-        return translator(job, caller, wire, force_usage)
-    side = _wire_side(wire, safety_threshold)
-    return Hubbed(job, _CALLERS[caller], side, force_usage)
+    """The translator for a chat-like call: a passthrough when caller and wire agree, else
+    through the hub."""
+    if caller == wire:
+        return GeminiToGemini(job) if caller == "gemini" else passthrough(job, caller, force_usage)
+    return Hubbed(job, _CALLERS[caller], _wire_side(wire, safety_threshold), force_usage)

@@ -29,10 +29,10 @@ from newapi.relay.ratelimit import admit
 from newapi.relay.stream import STREAM_HEADERS
 from newapi.relay.translate import (
     CallerFormat,
+    OpenAIToOpenAI,
     StreamTranslator,
     Translator,
     stream_for,
-    translator,
 )
 from newapi.routing.groups import serving_groups
 from newapi.routing.index import ChannelSnapshot, split_list
@@ -209,7 +209,7 @@ class _Translators:
             if self.endpoint == "embeddings" and (self.caller == "gemini" or wire == "gemini"):
                 made = embeddings_translator(self.job, self.caller, wire, self.gemini_action)
             elif wire == "openai" and self.caller == "openai":
-                made = translator(self.job, "openai", wire, self.force_usage)
+                made = OpenAIToOpenAI(self.job, self.force_usage)
             elif self.endpoint != "chat/completions":
                 made = None  # Claude and Gemini channels serve chat (and Gemini embeddings)
             else:

@@ -1,8 +1,10 @@
-"""Between the caller's format and the channel's wire format, for chat-like requests.
+"""Between the caller's format and the channel's wire format: the translator seam.
 
-Four pairings, each a :class:`Translator`: OpenAI->OpenAI and Claude->Claude pass bytes
-through untouched (only watching usage); OpenAI<->Claude convert with the pure converters of
-:mod:`newapi.protocol.convert`. A stream translator holds only per-block state.
+A :class:`Translator` builds the upstream body and turns answers back into the caller's format.
+Here are the passthroughs (OpenAI->OpenAI, Claude->Claude: bytes go through untouched, only
+usage is watched) and what every translator shares (stream error events, body finishing);
+every converting pair goes through the hub (:mod:`newapi.relay.hub`). A stream translator holds
+only per-block state.
 """
 
 from __future__ import annotations
@@ -14,13 +16,7 @@ import orjson
 from newapi.adaptors.base import Adaptor
 from newapi.protocol import sse
 from newapi.protocol.convert import (
-    ChatStreamToClaude,
-    ClaudeStreamToChat,
     StreamError,
-    chat_request_to_claude,
-    chat_response_to_message,
-    claude_response_to_chat,
-    messages_request_to_chat,
 )
 from newapi.protocol.tokens import estimate_text
 from newapi.protocol.usage import Usage, from_claude, from_openai
@@ -59,10 +55,9 @@ class Translator(Protocol):
     def stream(self) -> StreamTranslator: ...
 
 
-def translator(job: Job, caller: CallerFormat, wire: str, force_usage: bool) -> Translator:
-    if caller == "openai":
-        return OpenAIToClaude(job) if wire == "claude" else OpenAIToOpenAI(job, force_usage)
-    return ClaudeToClaude(job) if wire == "claude" else ClaudeToOpenAI(job, force_usage)
+def passthrough(job: Job, caller: CallerFormat, force_usage: bool) -> Translator:
+    """Caller and channel speak the same format (OpenAI or Claude): bytes go through."""
+    return ClaudeToClaude(job) if caller == "claude" else OpenAIToOpenAI(job, force_usage)
 
 
 def load_json(raw: bytes) -> Any:
@@ -157,14 +152,14 @@ class OpenAIToOpenAI:
         body = load_json(raw)
         usage = from_openai(body.get("usage")) if isinstance(body, dict) else Usage()
         if usage.is_empty:
-            usage = _estimate(self.job, _completion_text_estimate(body))
+            usage = _estimate(self.job, completion_text_estimate(body))
         return raw, usage
 
     def stream(self) -> StreamTranslator:
         return _PassOpenAI(self.job)
 
 
-def _completion_text_estimate(body: Any) -> int:
+def completion_text_estimate(body: Any) -> int:
     total = 0
     for choice in (body or {}).get("choices") or () if isinstance(body, dict) else ():
         message = choice.get("message") if isinstance(choice, dict) else None
@@ -217,64 +212,6 @@ class _PassOpenAI:
         if not self.served:
             return None
         return self.tracker.final_usage(self.job.counted_prompt())
-
-
-class OpenAIToClaude:
-    def __init__(self, job: Job) -> None:
-        self.job = job
-
-    def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes:
-        thinking = upstream_model.endswith("-thinking")
-        model = upstream_model.removesuffix("-thinking")
-        body = chat_request_to_claude(
-            self.job.body,
-            upstream_model=model,
-            default_max_tokens=DEFAULT_MAX_TOKENS,
-            thinking=thinking,
-        )
-        return finish_body(body, channel, adaptor)
-
-    def plain(self, raw: bytes) -> tuple[bytes, Usage]:
-        message = load_json(raw)
-        if not isinstance(message, dict):
-            return raw, _estimate(self.job, 0)
-        chat = claude_response_to_chat(message, model=self.job.model)
-        return orjson.dumps(chat), from_claude(message.get("usage"))
-
-    def stream(self) -> StreamTranslator:
-        return _ClaudeToChatStream(self.job)
-
-
-class _ClaudeToChatStream:
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.converter = ClaudeStreamToChat(model=job.model, include_usage=job.include_usage)
-        self.served = False
-        self.finished = False
-
-    def event(self, raw: bytes) -> list[bytes]:
-        data = sse.event_data(raw)
-        event = load_json(data) if data else None
-        if not isinstance(event, dict):
-            return []
-        if event.get("type") == "message_stop":
-            self.finished = True
-        chunks = self.converter.feed(event)  # StreamError propagates: the relay ends the stream
-        if chunks:
-            self.served = True
-        return [sse.encode(orjson.dumps(chunk)) for chunk in chunks]
-
-    def end(self) -> list[bytes]:
-        return [*(sse.encode(orjson.dumps(c)) for c in self.converter.finish()), DONE_EVENT]
-
-    def fail(self, message: str) -> list[bytes]:
-        return [chat_stream_error(message)]
-
-    def usage(self) -> Usage | None:
-        usage = self.converter.usage
-        if usage.is_empty:
-            return _estimate(self.job, 0) if self.served else None
-        return usage
 
 
 # ---- Claude caller (/v1/messages) -------------------------------------------------------------
@@ -345,77 +282,6 @@ class _PassClaude:
         if usage.is_empty:
             return _estimate(self.job, 0) if self.served else None
         return usage
-
-
-class ClaudeToOpenAI:
-    def __init__(self, job: Job, force_usage: bool) -> None:
-        self.job = job
-        self.force_usage = force_usage
-
-    def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes:
-        include = self.force_usage and adaptor.stream_usage
-        body = messages_request_to_chat(
-            self.job.body, upstream_model=upstream_model, include_usage=include
-        )
-        if not include:
-            body.pop("stream_options", None)
-        return finish_body(body, channel, adaptor)
-
-    def plain(self, raw: bytes) -> tuple[bytes, Usage]:
-        chat = load_json(raw)
-        if not isinstance(chat, dict):
-            return raw, _estimate(self.job, 0)
-        usage = from_openai(chat.get("usage"))
-        if usage.is_empty:
-            usage = _estimate(self.job, _completion_text_estimate(chat))
-        return orjson.dumps(chat_response_to_message(chat, model=self.job.model)), usage
-
-    def stream(self) -> StreamTranslator:
-        return _ChatToClaudeStream(self.job)
-
-
-class _ChatToClaudeStream:
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.converter = ChatStreamToClaude(model=job.model, prompt_estimate=job.prompt_estimate)
-        self.tracker = OpenAIStreamTracker(include_usage=True, model=job.model)
-        self.served = False
-
-    @property
-    def finished(self) -> bool:
-        return self.tracker.finished
-
-    def event(self, raw: bytes) -> list[bytes]:
-        data = sse.event_data(raw)
-        if data == sse.DONE:
-            self.tracker.finished = True
-            return []
-        if data is None:
-            return []
-        self.tracker.observe(data)
-        chunk = load_json(data)
-        if not isinstance(chunk, dict):
-            return []
-        events = self.converter.feed(chunk)
-        if events:
-            self.served = True
-        return [sse.encode(orjson.dumps(body), name) for name, body in events]
-
-    def end(self) -> list[bytes]:
-        usage = self.tracker.usage or self.tracker.final_usage(self.job.counted_prompt())
-        return [sse.encode(orjson.dumps(b), n) for n, b in self.converter.finish(estimate=usage)]
-
-    def fail(self, message: str) -> list[bytes]:
-        return [claude_stream_error(message)]
-
-    def usage(self) -> Usage | None:
-        if not self.served and self.tracker.usage is None:
-            return None
-        return (
-            self.converter.usage
-            or self.tracker.usage
-            or self.tracker.final_usage(self.job.counted_prompt())
-        )
 
 
 class ThinkingToContent:
