@@ -29,6 +29,10 @@ from newapi.routing.select import pick
 log = logging.getLogger(__name__)
 
 MAX_ERROR_BODY = 64 * 1024
+# The code of a failure where the channel's adaptor does not speak the endpoint (no upstream
+# call was made): when it is the last word, the request was wrong for the model, not a gateway
+# failure.
+UNSUPPORTED_ENDPOINT = "unsupported_endpoint"
 # The upstream body for a channel; None when the channel cannot serve this request.
 BodyBuilder = Callable[[ChannelSnapshot, Adaptor, str], bytes | None]
 FailureHook = Callable[[ChannelSnapshot, Failure], None]
@@ -173,7 +177,8 @@ async def _attempt(
 ) -> Opened | None:
     body = build_body(channel, adaptor, call.upstream_model)
     if body is None:
-        attempts.last = Failure(0, f"channel {channel.id} cannot serve {call.endpoint}")
+        message = f"model {call.upstream_model} cannot serve {call.endpoint} on its channel"
+        attempts.last = Failure(0, message, UNSUPPORTED_ENDPOINT)
         return None
     if not call.key:
         attempts.last = Failure(0, f"channel {channel.id} has no enabled key", "no_available_key")
@@ -252,4 +257,6 @@ def redact(message: str, channel: ChannelSnapshot) -> str:
 def _final_error(attempts: Attempts) -> UpstreamFailed:
     last = attempts.last or Failure(0, "no channel could serve the request")
     status = last.status if 400 <= last.status <= 599 else 502
+    if last.code == UNSUPPORTED_ENDPOINT:
+        status = 400
     return UpstreamFailed(last.message, code=last.code or "upstream_error", status=status)
