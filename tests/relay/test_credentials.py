@@ -136,3 +136,13 @@ async def test_token_endpoint_server_error_keeps_its_status(env: Env) -> None:
         await AccessTokens(env.http).token(account_of(info))
     # A 404 from the token URI is not the key's fault: not mapped to 401.
     assert failed.value.status == 404
+
+
+async def test_forget_drops_only_the_refused_token(env: Env) -> None:
+    tokens = AccessTokens(env.http)
+    account = account_of(env.fake.vertex.make_service_account())
+    first = await tokens.token(account)
+    tokens.forget(account, "ya29.some-older-token")  # not the cached one: kept
+    assert await tokens.token(account) == first and env.fake.vertex.grants == 1
+    tokens.forget(account, first)
+    assert await tokens.token(account) != first and env.fake.vertex.grants == 2

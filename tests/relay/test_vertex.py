@@ -375,3 +375,20 @@ async def test_embeddings_on_vertex_refused_before_upstream(relay: Relay) -> Non
         )
     assert google.value.code == refused.value.status_code
     assert relay.fake.requests == [] and relay.fake.vertex.grants == 0
+
+
+async def test_revoked_cached_token_is_exchanged_again(relay: Relay) -> None:
+    await relay.option("AutomaticDisableChannelEnabled", True)
+    account = relay.fake.vertex.make_service_account()
+    channel_id = await vertex_channel(relay, account)
+    client = relay.openai(await relay.key())
+    await client.chat.completions.create(model=FLASH, messages=[{"role": "user", "content": "a"}])
+    relay.fake.vertex.expire_tokens()  # Google no longer takes the cached token
+    reply = await client.chat.completions.create(
+        model=FLASH, messages=[{"role": "user", "content": "b"}]
+    )
+    assert reply.choices[0].message.content
+    assert relay.fake.vertex.grants == 2
+    assert_oauth(relay.fake.last, relay, account)
+    await asyncio.sleep(0.5)  # a disable would run in the background
+    assert await _status(relay, channel_id) == 1
