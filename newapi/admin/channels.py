@@ -263,19 +263,64 @@ def _check_vertex_regions(other: str) -> None:
 # Keys: create modes and edits.
 
 
-def _vertex_json_keys(channel_type: int, settings: str, text: str) -> list[str] | None:
-    """Vertex service-account keys sent as a JSON array; None when the key is not that form."""
+_VERTEX_ARRAY = "Vertex AI keys must be a JSON array such as [{...}, {...}]"
+
+
+def _uses_service_accounts(channel_type: int, settings: str) -> bool:
+    """A Vertex AI channel whose keys are service-account JSON (not express-mode API keys)."""
     uses_api_key = store.json_object(settings).get("vertex_key_type") == "api_key"
-    if channel_type != channel_types.VERTEX_AI or uses_api_key or not text.startswith("["):
-        return None
+    return channel_type == channel_types.VERTEX_AI and not uses_api_key
+
+
+def _json_key_list(text: str) -> list[str]:
+    """The keys of a JSON array, one compact line each (new-api's ``getVertexArrayKeys``)."""
     try:
         items = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise BadRequest("Vertex AI keys must be a JSON array such as [{...}, {...}]") from None
+        raise BadRequest(_VERTEX_ARRAY) from None
     if not isinstance(items, list):
-        raise BadRequest("Vertex AI keys must be a JSON array such as [{...}, {...}]")
+        raise BadRequest(_VERTEX_ARRAY)
     keys = [i.strip() if isinstance(i, str) else orjson.dumps(i).decode() for i in items]
     return [k for k in keys if k]
+
+
+def _vertex_json_keys(channel_type: int, settings: str, text: str) -> list[str] | None:
+    """Vertex service-account keys sent for several keys at once; None for other channels.
+
+    As new-api, batch and multi-key creation want a JSON array: a lone object (or a pasted key
+    file) would otherwise be cut into one "key" per line of its JSON.
+    """
+    if not _uses_service_accounts(channel_type, settings):
+        return None
+    if not text.startswith("["):
+        raise BadRequest(_VERTEX_ARRAY)
+    return _json_key_list(text)
+
+
+def _sent_vertex_keys(text: str) -> list[str]:
+    """The service accounts of a key edit: a JSON array, or one (pretty-printed) JSON object,
+    each stored on one line (new-api's UpdateChannel takes either)."""
+    if text.startswith("["):
+        return _json_key_list(text)
+    try:
+        account = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        account = None
+    if not isinstance(account, dict):
+        raise BadRequest("a Vertex AI key must be a service-account JSON object or a JSON array")
+    return [orjson.dumps(account).decode()]
+
+
+def _stored_keys(text: str) -> list[str]:
+    """A multi-key channel's stored keys; new-api may have stored a JSON array (replace edits
+    of Vertex AI channels), read as one key per element."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            return _json_key_list(stripped)
+        except BadRequest:
+            pass
+    return store.split_keys(text)
 
 
 def _multi_key_info(keys: list[str], mode: str) -> str:
@@ -314,8 +359,12 @@ def _new_rows(mode: str, values: dict[str, Any], key: str, body: Body) -> list[d
     return rows
 
 
-def _key_change(channel: Channel, body: Body) -> dict[str, Any]:
-    """Column updates for a key edit; an empty or missing key keeps the stored one."""
+def _key_change(channel: Channel, body: Body, values: dict[str, Any]) -> dict[str, Any]:
+    """Column updates for a key edit; an empty or missing key keeps the stored one.
+
+    ``values`` are the edit's other fields: a type or settings sent along decide how the keys
+    of a multi-key channel are read (Vertex AI service accounts are JSON, not lines).
+    """
     key = body.str("key").strip()
     key_mode = body.str("key_mode").strip()
     if key_mode not in ("", "append", "replace"):
@@ -328,8 +377,15 @@ def _key_change(channel: Channel, body: Body) -> dict[str, Any]:
         return {"key": key} if key else {}
     updates: dict[str, Any] = {}
     if key:
-        stored = store.split_keys(channel.key or "")
-        sent = store.split_keys(key)
+        channel_type = values.get("type", channel.type)
+        settings = values.get("settings", channel.settings or "")
+        if _uses_service_accounts(channel_type, settings):
+            sent = list(dict.fromkeys(_sent_vertex_keys(key)))
+        else:
+            sent = store.split_keys(key)
+        if not sent:
+            raise BadRequest("key is required")
+        stored = _stored_keys(channel.key or "")
         keys = stored + [k for k in sent if k not in stored] if key_mode == "append" else sent
         _resize_multi_key(info, len(keys))
         updates["key"] = "\n".join(keys)
@@ -511,7 +567,7 @@ async def update_channel() -> Response:
         if channel is None:
             raise NotFound("channel not found")
         _check_combined({**{f: getattr(channel, f) for f in _COMBINED}, **values})
-        values.update(_key_change(channel, body))
+        values.update(_key_change(channel, body, values))
         for name, value in values.items():
             setattr(channel, name, value)
         if values:

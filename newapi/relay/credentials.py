@@ -72,6 +72,14 @@ class AccessTokens:
         self._tokens[key] = token
         return token.value
 
+    def forget(self, account: ServiceAccount, value: str) -> None:
+        """Drop ``value`` from the cache when the upstream refused it before its expiry (a
+        revoked token): the next :meth:`token` exchanges the key again."""
+        key = _account_id(account)
+        cached = self._tokens.get(key)
+        if cached is not None and cached.value == value:
+            del self._tokens[key]
+
     def grant(self, account: ServiceAccount) -> str:
         """The signed JWT assertion for ``account`` (pure apart from the clock)."""
         try:

@@ -29,6 +29,10 @@ from newapi.routing.select import pick
 log = logging.getLogger(__name__)
 
 MAX_ERROR_BODY = 64 * 1024
+# The code of a failure where the channel's adaptor does not speak the endpoint (no upstream
+# call was made): when it is the last word, the request was wrong for the model, not a gateway
+# failure.
+UNSUPPORTED_ENDPOINT = "unsupported_endpoint"
 # The upstream body for a channel; None when the channel cannot serve this request.
 BodyBuilder = Callable[[ChannelSnapshot, Adaptor, str], bytes | None]
 FailureHook = Callable[[ChannelSnapshot, Failure], None]
@@ -173,30 +177,16 @@ async def _attempt(
 ) -> Opened | None:
     body = build_body(channel, adaptor, call.upstream_model)
     if body is None:
-        attempts.last = Failure(0, f"channel {channel.id} cannot serve {call.endpoint}")
+        message = f"model {call.upstream_model} cannot serve {call.endpoint} on its channel"
+        attempts.last = Failure(0, message, UNSUPPORTED_ENDPOINT)
         return None
     if not call.key:
         attempts.last = Failure(0, f"channel {channel.id} has no enabled key", "no_available_key")
         return None
-    account = adaptor.service_account(channel, call.key)
-    if account is not None and tokens is not None:
-        try:
-            call = replace(call, access_token=await tokens.token(account, proxy_of(channel)))
-        except TokenExchangeFailed as failed:
-            attempts.last = Failure(failed.status, redact(failed.message, channel))
-            log.warning("channel %s: %s", channel.id, attempts.last.message)
-            return None
-    target = adaptor.request(channel, call)
-    try:
-        # timeout=None would mean "no timeout at all": leave the session's unless streaming.
-        extra = {"timeout": limits} if limits is not None else {}
-        response = await http.post(
-            target.url, data=body, headers=target.headers, proxy=target.proxy, **extra
-        )
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        attempts.last = Failure(0, f"upstream unreachable ({type(exc).__name__})")
-        log.warning("channel %s unreachable: %s", channel.id, type(exc).__name__)
+    sent = await _send(http, channel, adaptor, call, body, attempts, limits, tokens)
+    if sent is None:
         return None
+    call, response = sent
     status = mapped_status(channel, response.status)
     if status < 400:
         return Opened(channel, adaptor, call.upstream_model, response, key_index)
@@ -209,6 +199,47 @@ async def _attempt(
     attempts.last = replace(failure_from(status, raw, channel), key_index=key_index)
     log.info("channel %s answered %s", channel.id, status)
     return None
+
+
+async def _send(
+    http: aiohttp.ClientSession,
+    channel: ChannelSnapshot,
+    adaptor: Adaptor,
+    call: Call,
+    body: bytes,
+    attempts: Attempts,
+    limits: aiohttp.ClientTimeout | None,
+    tokens: AccessTokens | None,
+) -> tuple[Call, aiohttp.ClientResponse] | None:
+    """POST ``body`` to the channel, with an access token when its key is a service account;
+    None (``attempts.last`` set) when no response came."""
+    account = adaptor.service_account(channel, call.key) if tokens is not None else None
+    for again in (False, True):
+        if account is not None and tokens is not None:
+            try:
+                call = replace(call, access_token=await tokens.token(account, proxy_of(channel)))
+            except TokenExchangeFailed as failed:
+                attempts.last = Failure(failed.status, redact(failed.message, channel))
+                log.warning("channel %s: %s", channel.id, attempts.last.message)
+                return None
+        target = adaptor.request(channel, call)
+        try:
+            # timeout=None would mean "no timeout at all": leave the session's unless streaming.
+            extra = {"timeout": limits} if limits is not None else {}
+            response = await http.post(
+                target.url, data=body, headers=target.headers, proxy=target.proxy, **extra
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            attempts.last = Failure(0, f"upstream unreachable ({type(exc).__name__})")
+            log.warning("channel %s unreachable: %s", channel.id, type(exc).__name__)
+            return None
+        if response.status != 401 or account is None or tokens is None or again:
+            break
+        # A cached access token the upstream no longer takes (revoked before its expiry):
+        # exchange the key once more rather than failing (and maybe disabling) the channel.
+        response.release()
+        tokens.forget(account, call.access_token)
+    return call, response
 
 
 def mapped_status(channel: ChannelSnapshot, status: int) -> int:
@@ -252,4 +283,6 @@ def redact(message: str, channel: ChannelSnapshot) -> str:
 def _final_error(attempts: Attempts) -> UpstreamFailed:
     last = attempts.last or Failure(0, "no channel could serve the request")
     status = last.status if 400 <= last.status <= 599 else 502
+    if last.code == UNSUPPORTED_ENDPOINT:
+        status = 400
     return UpstreamFailed(last.message, code=last.code or "upstream_error", status=status)

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.conftest import StartGateway
@@ -202,6 +203,99 @@ async def test_multi_to_single_keeps_keys_in_one_channel(root: ApiClient) -> Non
     assert appended.data["channel_info"]["multi_key_size"] == 3
     revealed = await root.post(f"/api/channel/{channel_id}/key")
     assert revealed.data["key"].split("\n") == [f"{SECRET}m1", f"{SECRET}m2", f"{SECRET}m3"]
+
+
+def _account(name: str) -> dict[str, str]:
+    """Enough of a Vertex AI service-account key for the admin API (it is not used here)."""
+    return {
+        "type": "service_account",
+        "project_id": "proj",
+        "private_key": f"-----BEGIN PRIVATE KEY-----\n{SECRET}{name}\n-----END PRIVATE KEY-----\n",
+        "client_email": f"{name}@proj.iam.gserviceaccount.com",
+    }
+
+
+def _pretty(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+
+
+def _vertex(key: str, **fields: Any) -> dict[str, Any]:
+    return _channel_body(type=41, key=key, models="gemini-2.5-pro", other="us-central1", **fields)
+
+
+async def _revealed_accounts(root: ApiClient, channel_id: int) -> list[dict[str, Any]]:
+    """The stored key, one service account per line."""
+    revealed = await root.post(f"/api/channel/{channel_id}/key")
+    assert revealed.success, revealed.body
+    return [orjson.loads(line) for line in revealed.data["key"].split("\n")]
+
+
+async def test_vertex_json_array_creates_one_key_per_service_account(root: ApiClient) -> None:
+    a, b, c = _account("va"), _account("vb"), _account("vc")
+    multi = await root.post(
+        "/api/channel/",
+        {"mode": "multi_to_single", "channel": _vertex(_pretty([a, b]), name="vx-multi")},
+    )
+    assert multi.success, multi.body
+    (multi_id,) = multi.data
+    info = (await root.get(f"/api/channel/{multi_id}")).data["channel_info"]
+    assert info["is_multi_key"] is True and info["multi_key_size"] == 2
+    assert await _revealed_accounts(root, multi_id) == [a, b]
+    batch = await root.post(
+        "/api/channel/", {"mode": "batch", "channel": _vertex(_pretty([a, b, c]), name="vx")}
+    )
+    assert batch.success, batch.body
+    assert [await _revealed_accounts(root, i) for i in batch.data] == [[a], [b], [c]]
+    # A lone key file in a several-keys mode is refused (new-api), not cut into its lines.
+    for mode in ("batch", "multi_to_single"):
+        lone = await root.post("/api/channel/", {"mode": mode, "channel": _vertex(_pretty(a))})
+        assert not lone.success and "JSON array" in lone.message
+        assert SECRET not in str(lone.body)
+    # Express mode keys are plain API keys, one per line.
+    express = await root.post(
+        "/api/channel/",
+        {
+            "mode": "batch",
+            "channel": _vertex(f"{SECRET}e1\n{SECRET}e2", settings='{"vertex_key_type":"api_key"}'),
+        },
+    )
+    assert express.success and len(express.data) == 2, express.body
+
+
+async def test_vertex_multi_key_edits_take_json(gateway: Gateway, root: ApiClient) -> None:
+    a, b, c, d = (_account(n) for n in ("ea", "eb", "ec", "ed"))
+    created = await root.post(
+        "/api/channel/",
+        {"mode": "multi_to_single", "channel": _vertex(orjson.dumps([a]).decode(), name="vx-e")},
+    )
+    assert created.success, created.body
+    (channel_id,) = created.data
+
+    async def edit(key: str, mode: str) -> dict[str, Any]:
+        reply = await root.put("/api/channel/", {"id": channel_id, "key": key, "key_mode": mode})
+        assert reply.success, reply.body
+        return dict(reply.data["channel_info"])
+
+    # One pretty-printed key file appended: one more key, not one per line of its JSON.
+    assert (await edit(_pretty(b), "append"))["multi_key_size"] == 2
+    assert await _revealed_accounts(root, channel_id) == [a, b]
+    # An array appended: repeats left out.
+    assert (await edit(_pretty([b, c]), "append"))["multi_key_size"] == 3
+    assert await _revealed_accounts(root, channel_id) == [a, b, c]
+    assert (await edit(_pretty([d, a]), "replace"))["multi_key_size"] == 2
+    assert await _revealed_accounts(root, channel_id) == [d, a]
+    assert (await edit(_pretty(c), "replace"))["multi_key_size"] == 1
+    for bad in ("not json", '{"unclosed": ', '"a string"', "[1, "):
+        reply = await root.put(
+            "/api/channel/", {"id": channel_id, "key": bad, "key_mode": "append"}
+        )
+        assert not reply.success and "JSON" in reply.message, reply.body
+    assert await _revealed_accounts(root, channel_id) == [c]
+    # new-api stores a replace edit's JSON array as sent; an append reads it element-wise.
+    with _db(gateway) as db:
+        db.execute("UPDATE channels SET key = ? WHERE id = ?", (_pretty([a, b]), channel_id))
+    assert (await edit(_pretty(c), "append"))["multi_key_size"] == 3
+    assert await _revealed_accounts(root, channel_id) == [a, b, c]
 
 
 async def test_list_filters_sorts_paginates_and_counts_types(root: ApiClient) -> None:
