@@ -142,6 +142,22 @@ def to_openai(usage: Usage) -> dict[str, Any]:
     return body
 
 
+def to_responses(usage: Usage) -> dict[str, Any]:
+    """Responses API ``usage`` (read back by :func:`from_openai`); reads and writes are both
+    inside ``input_tokens``, as in :class:`Usage`."""
+    writes = usage.cache_write_tokens + usage.cache_write_1h_tokens
+    return {
+        "input_tokens": usage.prompt_tokens,
+        "input_tokens_details": {
+            "cached_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": writes,
+        },
+        "output_tokens": usage.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+        "total_tokens": usage.total_tokens,
+    }
+
+
 def to_claude(usage: Usage) -> dict[str, Any]:
     writes = usage.cache_write_tokens + usage.cache_write_1h_tokens
     return {

@@ -16,6 +16,7 @@ from newapi.protocol.usage import (
     to_claude,
     to_gemini,
     to_openai,
+    to_responses,
 )
 
 # ---- from_openai --------------------------------------------------------------------------------
@@ -437,3 +438,16 @@ def test_to_gemini_and_back() -> None:
         "candidatesTokenCount": 0,
         "totalTokenCount": 0,
     }
+
+
+def test_to_responses_reads_back_through_from_openai() -> None:
+    usage = Usage(1000, 200, cache_read_tokens=600, cache_write_tokens=100, reasoning_tokens=50)
+    body = to_responses(usage)
+    assert body == {
+        "input_tokens": 1000,
+        "input_tokens_details": {"cached_tokens": 600, "cache_write_tokens": 100},
+        "output_tokens": 200,
+        "output_tokens_details": {"reasoning_tokens": 50},
+        "total_tokens": 1200,
+    }
+    assert from_openai(body) == usage

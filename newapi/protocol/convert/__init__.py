@@ -11,6 +11,11 @@ Plain JSON dicts in and out, no I/O. Requests, responses and streams, both direc
 - Gemini caller (``/v1beta/models/...``) -> OpenAI-compatible channel:
   :func:`generate_request_to_chat`, then :func:`chat_response_to_gemini` or
   :class:`ChatStreamToGemini`. Embeddings both ways: ``newapi.protocol.convert.embeddings``.
+- Responses caller (``/v1/responses``) -> chat, Claude or Gemini channel:
+  :func:`responses_request_to_chat`, then :func:`chat_response_to_responses` or
+  :class:`ChatStreamToResponses`.
+- Chat caller -> a model served only through Responses: :func:`chat_request_to_responses`,
+  then :func:`responses_response_to_chat` or :class:`ResponsesStreamToChat`.
 """
 
 from newapi.protocol.convert.claude_to_openai import (
@@ -43,18 +48,32 @@ from newapi.protocol.convert.openai_to_gemini import (
     chat_request_to_gemini,
     chat_response_to_gemini,
 )
+from newapi.protocol.convert.openai_to_responses import (
+    ChatStreamToResponses,
+    chat_request_to_responses,
+    chat_response_to_responses,
+)
+from newapi.protocol.convert.responses_to_openai import (
+    ResponsesStreamToChat,
+    responses_request_to_chat,
+    responses_response_to_chat,
+)
 
 __all__ = [
     "ChatStreamToClaude",
     "ChatStreamToGemini",
+    "ChatStreamToResponses",
     "ClaudeStreamToChat",
     "GeminiCall",
     "GeminiStreamToChat",
+    "ResponsesStreamToChat",
     "StreamError",
     "chat_request_to_claude",
     "chat_request_to_gemini",
+    "chat_request_to_responses",
     "chat_response_to_gemini",
     "chat_response_to_message",
+    "chat_response_to_responses",
     "claude_response_to_chat",
     "embed_request_to_openai",
     "embeddings_request_to_gemini",
@@ -64,5 +83,7 @@ __all__ = [
     "generate_request_to_chat",
     "messages_request_to_chat",
     "openai_embeddings_to_gemini",
+    "responses_request_to_chat",
+    "responses_response_to_chat",
     "stop_reason_from_openai",
 ]
