@@ -8,6 +8,7 @@ from typing import Any
 
 from newapi.adaptors.base import (
     Call,
+    ResponsesSupport,
     UpstreamRequest,
     WireFormat,
     apply_header_override,
@@ -28,6 +29,7 @@ class Anthropic:
     wire_format: WireFormat = "claude"
     body_fields: Mapping[str, Any] = field(default_factory=dict)
     endpoints: frozenset[str] | None = None  # None: all its wire format serves
+    responses: ResponsesSupport = "no"
 
     def service_account(self, channel: ChannelSnapshot, key: str) -> None:
         return None

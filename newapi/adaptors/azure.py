@@ -9,11 +9,13 @@ from urllib.parse import quote
 
 from newapi.adaptors.base import (
     Call,
+    ResponsesSupport,
     UpstreamRequest,
     WireFormat,
     apply_header_override,
     key_of,
     proxy_of,
+    wire_endpoint,
 )
 from newapi.routing.index import ChannelSnapshot
 
@@ -29,6 +31,7 @@ class Azure:
     wire_format: WireFormat = "openai"
     body_fields: Mapping[str, Any] = field(default_factory=dict)
     endpoints: frozenset[str] | None = None  # None: all its wire format serves
+    responses: ResponsesSupport = "openai"
 
     def service_account(self, channel: ChannelSnapshot, key: str) -> None:
         return None
@@ -37,15 +40,16 @@ class Azure:
         base = channel.base_url.rstrip("/")
         version = channel.other.strip() or str(call.settings.get("azure_default_api_version", ""))
         deployment = quote(deployment_name(call.upstream_model), safe="")
+        endpoint = wire_endpoint(self, call)
         if version == "v1" or version.startswith("v1"):
-            url = f"{base}/openai/v1/{call.endpoint}"
-        elif call.endpoint == "responses":
+            url = f"{base}/openai/v1/{endpoint}"
+        elif endpoint == "responses":
             # Azure serves Responses at /openai/responses (the deployment is the body's model),
             # with its own api-version: the channel setting azure_responses_version, as new-api.
             dated = str(channel.setting.get("azure_responses_version") or version)
             url = f"{base}/openai/responses?api-version={dated}"
         else:
-            url = f"{base}/openai/deployments/{deployment}/{call.endpoint}?api-version={version}"
+            url = f"{base}/openai/deployments/{deployment}/{endpoint}?api-version={version}"
         headers = {"api-key": key_of(channel, call), "Content-Type": call.content_type}
         if call.stream:
             headers["Accept"] = "text/event-stream"

@@ -6,9 +6,11 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from newapi.protocol.responses import responses_only
 from newapi.routing.index import ChannelSnapshot
 
 WireFormat = Literal["openai", "claude", "gemini"]
+ResponsesSupport = Literal["no", "yes", "openai"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,10 @@ class Adaptor(Protocol):
     body_fields: Mapping[str, Any]
     # The endpoints (OpenAI paths below /v1) served; None: all that its wire format serves.
     endpoints: frozenset[str] | None
+    # Whether an OpenAI-format upstream speaks the Responses API: "no" (callers of
+    # /v1/responses are converted to chat completions for it), "yes", or "openai" (yes, and
+    # OpenAI's models served only through Responses get chat callers converted to it).
+    responses: ResponsesSupport
 
     def service_account(self, channel: ChannelSnapshot, key: str) -> ServiceAccount | None:
         """The key to exchange for an OAuth access token first (Vertex AI); None for most."""
@@ -150,6 +156,18 @@ def apply_header_override(
 def proxy_of(channel: ChannelSnapshot) -> str | None:
     proxy = channel.setting.get("proxy")
     return proxy if isinstance(proxy, str) and proxy else None
+
+
+def wire_endpoint(adaptor: Adaptor, call: Call) -> str:
+    """The OpenAI endpoint actually called: a Responses call goes to chat completions on an
+    upstream without the Responses API; a chat call to a model OpenAI serves only through
+    Responses goes there (the relay converts the body the same way: see relay.hub)."""
+    if call.endpoint == "responses" and adaptor.responses == "no":
+        return "chat/completions"
+    openai = adaptor.responses == "openai"
+    if call.endpoint == "chat/completions" and openai and responses_only(call.upstream_model):
+        return "responses"
+    return call.endpoint
 
 
 def join_url(base: str, path: str) -> str:

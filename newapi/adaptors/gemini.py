@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from newapi.adaptors.base import (
     Call,
+    ResponsesSupport,
     UpstreamRequest,
     WireFormat,
     apply_header_override,
@@ -27,7 +28,11 @@ from newapi.routing.index import ChannelSnapshot
 DEFAULT_VERSION = "v1beta"
 STREAM_METHOD = "streamGenerateContent"
 # The Gemini method serving an OpenAI-format endpoint (after conversion to Gemini's shape).
-METHODS = {"chat/completions": "generateContent", "embeddings": "batchEmbedContents"}
+METHODS = {
+    "chat/completions": "generateContent",
+    "responses": "generateContent",
+    "embeddings": "batchEmbedContents",
+}
 
 
 def method_for(call: Call) -> str | None:
@@ -55,6 +60,7 @@ class Gemini:
     wire_format: WireFormat = "gemini"
     body_fields: Mapping[str, Any] = field(default_factory=dict)
     endpoints: frozenset[str] | None = None  # None: all its wire format serves
+    responses: ResponsesSupport = "no"
 
     def service_account(self, channel: ChannelSnapshot, key: str) -> None:
         return None

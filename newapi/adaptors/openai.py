@@ -8,6 +8,7 @@ from typing import Any
 
 from newapi.adaptors.base import (
     Call,
+    ResponsesSupport,
     UpstreamRequest,
     WireFormat,
     apply_header_override,
@@ -15,6 +16,7 @@ from newapi.adaptors.base import (
     join_url,
     key_of,
     proxy_of,
+    wire_endpoint,
 )
 from newapi.routing.index import ChannelSnapshot
 
@@ -28,6 +30,7 @@ class OpenAICompatible:
     wire_format: WireFormat = "openai"
     body_fields: Mapping[str, Any] = field(default_factory=dict)
     endpoints: frozenset[str] | None = None  # None: all its wire format serves
+    responses: ResponsesSupport = "no"  # see Adaptor.responses
 
     def service_account(self, channel: ChannelSnapshot, key: str) -> None:
         return None
@@ -43,7 +46,7 @@ class OpenAICompatible:
         if call.stream:
             headers["Accept"] = "text/event-stream"
         return UpstreamRequest(
-            url=join_url(base, f"/v1/{call.endpoint}"),
+            url=join_url(base, f"/v1/{wire_endpoint(self, call)}"),
             headers=apply_header_override(channel, headers, key_of(channel, call)),
             proxy=proxy_of(channel),
         )

@@ -19,17 +19,17 @@ from newapi.routing import channel_types as t
 
 ADAPTORS: Mapping[int, Adaptor | Callable[[str], Adaptor]] = MappingProxyType(
     {
-        t.OPENAI: OpenAICompatible("https://api.openai.com"),
+        t.OPENAI: OpenAICompatible("https://api.openai.com", responses="openai"),
         t.AZURE: Azure(),
         t.ANTHROPIC: Anthropic(),
-        t.CUSTOM: OpenAICompatible("", stream_usage=False),
+        t.CUSTOM: OpenAICompatible("", stream_usage=False, responses="yes"),
         t.OLLAMA: OpenAICompatible("http://localhost:11434"),
-        t.OPENROUTER: OpenAICompatible("https://openrouter.ai/api"),
+        t.OPENROUTER: OpenAICompatible("https://openrouter.ai/api", responses="yes"),
         t.MOONSHOT: OpenAICompatible("https://api.moonshot.cn"),
         t.SILICONFLOW: OpenAICompatible("https://api.siliconflow.cn"),
         t.MISTRAL: OpenAICompatible("https://api.mistral.ai", stream_usage=False),
         t.DEEPSEEK: OpenAICompatible("https://api.deepseek.com"),
-        t.XAI: OpenAICompatible("https://api.x.ai"),
+        t.XAI: OpenAICompatible("https://api.x.ai", responses="yes"),
         t.PERPLEXITY: OpenAICompatible("https://api.perplexity.ai", stream_usage=False),
         t.GEMINI: Gemini(),
         t.VERTEX_AI: vertex_for,

@@ -24,6 +24,7 @@ import orjson
 
 from newapi.adaptors.base import (
     Call,
+    ResponsesSupport,
     ServiceAccount,
     UpstreamRequest,
     WireFormat,
@@ -108,6 +109,7 @@ class Vertex:
     stream_usage: bool = True
     body_fields: Mapping[str, Any] = field(default_factory=dict)
     endpoints: frozenset[str] | None = None  # None: all its wire format serves
+    responses: ResponsesSupport = "no"
 
     def service_account(self, channel: ChannelSnapshot, key: str) -> ServiceAccount | None:
         return None if api_key_mode(channel) else parse_service_account(key)
@@ -143,11 +145,12 @@ class Vertex:
         return None
 
 
+CHAT = frozenset({"chat/completions", "responses"})  # Responses callers are converted to it
 # Embeddings on Vertex AI use another method (``predict``) that newapi does not speak yet.
-VERTEX_GEMINI = Vertex(endpoints=frozenset({"chat/completions"}))
+VERTEX_GEMINI = Vertex(endpoints=CHAT)
 VERTEX_CLAUDE = Vertex(
     publisher="anthropic",
-    endpoints=frozenset({"chat/completions"}),
+    endpoints=CHAT,
     wire_format="claude",
     body_fields=MappingProxyType({"model": None, "anthropic_version": CLAUDE_VERSION}),
 )

@@ -165,3 +165,14 @@ def declared_tools(request: JSONObject) -> dict[str, str]:
         elif kind in ("function", "custom") and isinstance(tool.get("name"), str):
             kinds[tool["name"]] = kind
     return kinds
+
+
+# Models OpenAI serves only through the Responses API (a chat caller is converted for them).
+RESPONSES_ONLY = ("gpt-5-pro", "o1-pro", "o3-pro", "o3-deep-research", "o4-mini-deep-research")
+
+
+def responses_only(model: str) -> bool:
+    """Whether OpenAI serves ``model`` only through ``/v1/responses`` (the codex models, the
+    ``-pro`` and deep-research ones, computer use)."""
+    name = model.lower()
+    return "codex" in name or name.startswith((*RESPONSES_ONLY, "computer-use-preview"))

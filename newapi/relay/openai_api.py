@@ -7,16 +7,14 @@ from typing import Protocol
 import orjson
 from quart import Response, after_this_request, request
 
-from newapi.adaptors.base import Adaptor
 from newapi.errors import (
     InvalidRelayRequest,
     ModelNotFound,
 )
 from newapi.relay import relay_blueprint
 from newapi.relay.auth import authenticate, is_gemini_path
-from newapi.relay.embeddings import embeddings_translator
+from newapi.relay.choose import Translators
 from newapi.relay.http_connection import body_after_checks, open_body
-from newapi.relay.hub import chat_translator
 from newapi.relay.job import Job
 from newapi.relay.pipeline import (
     finish_plain,
@@ -29,20 +27,16 @@ from newapi.relay.ratelimit import admit
 from newapi.relay.stream import STREAM_HEADERS
 from newapi.relay.translate import (
     CallerFormat,
-    OpenAIToOpenAI,
     StreamTranslator,
-    Translator,
     stream_for,
 )
 from newapi.routing.groups import serving_groups
-from newapi.routing.index import ChannelSnapshot, split_list
+from newapi.routing.index import split_list
 from newapi.state import app_state
 
 bp = relay_blueprint("relay_openai")
 
 STREAMABLE = frozenset({"chat/completions", "completions", "responses"})
-# Endpoints that take stream_options.include_usage (the Responses API rejects it).
-USAGE_OPTION = frozenset({"chat/completions", "completions"})
 DEFAULT_MODELS = {"moderations": "text-moderation-stable"}
 
 
@@ -91,7 +85,8 @@ async def retrieve_model(model: str) -> Response:
 @bp.post("/v1/responses")
 @body_after_checks
 async def responses() -> Response:
-    return await relay("responses")
+    # Passed through to upstreams with the Responses API, converted for the others.
+    return await relay("responses", caller_format="responses")
 
 
 @bp.post("/v1/chat/completions")
@@ -158,10 +153,16 @@ async def relay(
     if stream is None:
         stream = endpoint in STREAMABLE and body.get("stream") is True
     job = await start_job(state, caller, request.path, body, model, stream)
-    force_usage = state.settings.force_stream_option and endpoint in USAGE_OPTION
-    translators = _Translators(job, caller_format, endpoint, force_usage, gemini_action)
+    translators = Translators(
+        job,
+        caller_format,
+        endpoint,
+        state.settings.force_stream_option,
+        state.settings.gemini_safety_setting,
+        gemini_action,
+    )
     opened = await open_for_job(state, job, endpoint, translators.body, gemini_action=gemini_action)
-    translator = translators.get(opened.adaptor.wire_format)
+    translator = translators.for_opened(opened.adaptor, opened.upstream_model)
     content_type = opened.response.headers.get("Content-Type", "")
     if stream and "text/event-stream" in content_type:
         events = stream_for(translator, opened.channel, caller_format)
@@ -180,48 +181,6 @@ class Framing(Protocol):
     headers: dict[str, str]
 
     def __call__(self, inner: StreamTranslator) -> StreamTranslator: ...
-
-
-class _Translators:
-    """One translator per wire format met during the attempts of one request."""
-
-    def __init__(
-        self,
-        job: Job,
-        caller: CallerFormat,
-        endpoint: str,
-        force_usage: bool,
-        gemini_action: str = "",
-    ) -> None:
-        self.job, self.caller, self.endpoint, self.force_usage = job, caller, endpoint, force_usage
-        self.gemini_action = gemini_action
-        self.safety = app_state().settings.gemini_safety_setting
-        self._made: dict[str, Translator | None] = {}
-
-    def get(self, wire: str) -> Translator:
-        made = self._make(wire)
-        if made is None:  # only reachable for a wire body() refused: never opened
-            raise InvalidRelayRequest(f"{self.endpoint} cannot be served in the {wire} format")
-        return made
-
-    def _make(self, wire: str) -> Translator | None:
-        if wire not in self._made:
-            if self.endpoint == "embeddings" and (self.caller == "gemini" or wire == "gemini"):
-                made = embeddings_translator(self.job, self.caller, wire, self.gemini_action)
-            elif wire == "openai" and self.caller == "openai":
-                made = OpenAIToOpenAI(self.job, self.force_usage)
-            elif self.endpoint != "chat/completions":
-                made = None  # Claude and Gemini channels serve chat (and Gemini embeddings)
-            else:
-                made = chat_translator(self.job, self.caller, wire, self.force_usage, self.safety)
-            self._made[wire] = made
-        return self._made[wire]
-
-    def body(self, channel: ChannelSnapshot, adaptor: Adaptor, upstream_model: str) -> bytes | None:
-        if adaptor.endpoints is not None and self.endpoint not in adaptor.endpoints:
-            return None
-        made = self._make(adaptor.wire_format)
-        return made.body(channel, adaptor, upstream_model) if made is not None else None
 
 
 def _tag(response: Response, job: Job) -> Response:

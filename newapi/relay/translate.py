@@ -24,7 +24,7 @@ from newapi.relay.job import Job
 from newapi.relay.stream import OpenAIStreamTracker
 from newapi.routing.index import ChannelSnapshot
 
-CallerFormat = Literal["openai", "claude", "gemini"]
+CallerFormat = Literal["openai", "claude", "gemini", "responses"]
 DONE_EVENT = b"data: [DONE]\n\n"
 DEFAULT_MAX_TOKENS = 8192
 EFFORT_SUFFIXES = ("-minimal", "-low", "-medium", "-high")

@@ -19,12 +19,18 @@ from newapi.relay.hub.claude import ClaudeCaller, ClaudeWire
 from newapi.relay.hub.compose import Hubbed
 from newapi.relay.hub.gemini import GeminiCaller, GeminiToGemini, GeminiWire
 from newapi.relay.hub.openai import OpenAICaller, OpenAIWire
+from newapi.relay.hub.responses import ResponsesCaller, ResponsesWire
 from newapi.relay.hub.sides import CallerSide, WireSide
 from newapi.relay.job import Job
 from newapi.relay.translate import CallerFormat, Translator, passthrough
 
 _CALLERS: Mapping[str, CallerSide] = MappingProxyType(
-    {"openai": OpenAICaller(), "claude": ClaudeCaller(), "gemini": GeminiCaller()}
+    {
+        "openai": OpenAICaller(),
+        "claude": ClaudeCaller(),
+        "gemini": GeminiCaller(),
+        "responses": ResponsesCaller(),
+    }
 )
 
 
@@ -33,6 +39,8 @@ def _wire_side(wire: str, safety_threshold: str) -> WireSide:
         return ClaudeWire()
     if wire == "gemini":
         return GeminiWire(safety_threshold)
+    if wire == "responses":
+        return ResponsesWire()
     return OpenAIWire()
 
 
@@ -42,5 +50,7 @@ def chat_translator(
     """The translator for a chat-like call: a passthrough when caller and wire agree, else
     through the hub."""
     if caller == wire:
-        return GeminiToGemini(job) if caller == "gemini" else passthrough(job, caller, force_usage)
+        if caller == "gemini":
+            return GeminiToGemini(job)
+        return passthrough(job, "claude" if caller == "claude" else "openai", force_usage)
     return Hubbed(job, _CALLERS[caller], _wire_side(wire, safety_threshold), force_usage)

@@ -31,8 +31,14 @@ class OpenAIWire:
         body["model"] = upstream_model
         if body.get("stream") and not force_usage:
             body.pop("stream_options", None)
-        if "reasoning_effort" in body and not upstream_model.startswith(_REASONING_MODELS):
-            del body["reasoning_effort"]  # approximated from a Gemini thinkingConfig
+        reasoning_model = upstream_model.startswith(_REASONING_MODELS)
+        if not reasoning_model:
+            # approximated from a Gemini thinkingConfig or Claude thinking: only reasoning
+            # models take it (and gpt-5's verbosity)
+            body.pop("reasoning_effort", None)
+            body.pop("verbosity", None)
+        elif "max_tokens" in body and "max_completion_tokens" not in body:
+            body["max_completion_tokens"] = body.pop("max_tokens")  # reasoning models refuse it
         messages = body.get("messages")
         if isinstance(messages, list):
             body["messages"] = [_openai_message(m) for m in messages]
@@ -51,6 +57,8 @@ def _openai_message(message: Any) -> Any:
         return message
     if message.get("role") == "tool" and "name" in message:
         message = {k: v for k, v in message.items() if k != "name"}
+    if "reasoning_content" in message:  # DeepSeek refuses it in input messages
+        message = {k: v for k, v in message.items() if k != "reasoning_content"}
     calls = message.get("tool_calls")
     if isinstance(calls, list) and any(isinstance(c, dict) and "extra_content" in c for c in calls):
         stripped = [
