@@ -33,6 +33,10 @@ class Target:
     def chat_url(self) -> str:
         return self.url + CHAT_PATH
 
+    def gemini_stream_url(self, model: str) -> str:
+        """Gemini's SSE stream method, as Gemini callers (google-genai, Gemini CLI) call it."""
+        return f"{self.url}/v1beta/models/{model}:streamGenerateContent?alt=sse"
+
 
 @dataclass
 class LoadResult:

@@ -26,15 +26,19 @@ import orjson
 from bench import procs
 
 _EVENT_END = b"\n\n"
+_CRLF = b"\r\n"
 _ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
 class Spec:
-    url: str  # full URL of the chat completions route
+    url: str  # full URL of the route (chat completions, a Gemini method, ...)
     key: str
     body: dict[str, Any]
     concurrency: int
+    # The header carrying ``key``: ``Authorization`` as a Bearer token, any other as it is
+    # (Gemini callers send ``x-goog-api-key``).
+    key_header: str = "Authorization"
     stream: bool = False
     seconds: float = 0.0  # run until this long after start (0: use ``rounds``/``total``)
     rounds: int = 0  # requests per caller (0: use ``seconds``/``total``)
@@ -73,16 +77,28 @@ class Result:
         self.elapsed = max(self.elapsed, other.elapsed)
 
 
+def key_headers(spec: Spec) -> dict[str, str]:
+    """The header that carries the spec's key, as its route expects it."""
+    if spec.key_header.lower() == "authorization":
+        return {"Authorization": f"Bearer {spec.key}"}
+    return {spec.key_header: spec.key}
+
+
+def count_events(data: bytes) -> int:
+    """How many SSE events end in ``data``: a blank line ends one, whether lines end in
+    ``\\n`` (OpenAI, newapi) or ``\\r\\n`` (Google's ``alt=sse``)."""
+    if _CRLF in data:
+        data = data.replace(_CRLF, b"\n")
+    return data.count(_EVENT_END)
+
+
 class _Caller:
     def __init__(self, spec: Spec, http: aiohttp.ClientSession, result: Result) -> None:
         self.spec = spec
         self.http = http
         self.result = result
         self.payload = orjson.dumps(spec.body)
-        self.headers = {
-            "Authorization": f"Bearer {spec.key}",
-            "Content-Type": "application/json",
-        }
+        self.headers = {**key_headers(spec), "Content-Type": "application/json"}
 
     async def one(self) -> None:
         started = time.perf_counter()
@@ -118,7 +134,7 @@ class _Caller:
             if not end_of_chunk:
                 continue
             now = time.perf_counter()
-            count = pending.count(_EVENT_END)
+            count = count_events(pending)
             pending = b""
             if count == 0:
                 continue

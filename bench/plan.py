@@ -17,6 +17,10 @@ CHAT_MODEL, CHAT_KEY = "bench-chat", "sk-bench-chat"
 # core at 200 streams, which the open-streams scenario measures as capacity instead).
 STREAM_MODEL, STREAM_KEY = "bench-stream", "sk-bench-stream"
 STREAM_CHUNKS, STREAM_CHUNK_DELAY = 20, 0.05
+# Gemini streaming: the same 1-s stream from a Gemini channel (type 24) to a Gemini caller
+# (``streamGenerateContent?alt=sse``), which newapi passes through without conversion.
+GEMINI_STREAM_MODEL, GEMINI_STREAM_KEY = "bench-gemini-stream", "bench-gemini-stream-key"
+GEMINI_CHANNEL_TYPE = 24
 # Open streams: 2-second streams (20 events, 100 ms apart).
 OPEN_MODEL, OPEN_KEY = "bench-open", "sk-bench-open"
 OPEN_CHUNKS, OPEN_CHUNK_DELAY = 20, 0.1
@@ -33,7 +37,15 @@ FAILOVER_KEYS = frozenset(FAILOVER_TIERS)
 # Realtime: websocket sessions; the fake echoes binary frames (per-frame round trips).
 REALTIME_MODEL, REALTIME_KEY = "bench-realtime", "sk-bench-realtime"
 
-MODELS = (CHAT_MODEL, STREAM_MODEL, OPEN_MODEL, FAIR_MODEL, FAILOVER_MODEL, REALTIME_MODEL)
+MODELS = (
+    CHAT_MODEL,
+    STREAM_MODEL,
+    GEMINI_STREAM_MODEL,
+    OPEN_MODEL,
+    FAIR_MODEL,
+    FAILOVER_MODEL,
+    REALTIME_MODEL,
+)
 CHAT_BODY = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "hi"}]}
 USER_QUOTA = 10**12
 KEY_QUOTA = 10**11
@@ -47,6 +59,14 @@ def upstream_scenarios() -> dict[str, Scenario]:
         STREAM_KEY: Scenario(
             text=stream_text, chunks=STREAM_CHUNKS, chunk_delay=STREAM_CHUNK_DELAY
         ),
+        # Gemini has no leading frame (OpenAI's role chunk): the first content chunk comes at
+        # once, so the first event measures newapi, not the 50-ms gap.
+        GEMINI_STREAM_KEY: Scenario(
+            text=stream_text,
+            chunks=STREAM_CHUNKS,
+            chunk_delay=STREAM_CHUNK_DELAY,
+            first_chunk_delay=0,
+        ),
         OPEN_KEY: Scenario(text=open_text, chunks=OPEN_CHUNKS, chunk_delay=OPEN_CHUNK_DELAY),
     }
 
@@ -58,10 +78,11 @@ class ChannelSpec:
     model: str
     priority: int = 0
     weight: int = 0
+    type: int = 1  # newapi's channel type (1 OpenAI, 24 Gemini)
 
     def body(self, base_url: str) -> dict[str, Any]:
         return {
-            "type": 1,
+            "type": self.type,
             "name": self.name,
             "key": self.key,
             "models": self.model,
@@ -77,6 +98,9 @@ def channels() -> list[ChannelSpec]:
     specs = [
         ChannelSpec("chat", CHAT_KEY, CHAT_MODEL),
         ChannelSpec("stream", STREAM_KEY, STREAM_MODEL),
+        ChannelSpec(
+            "gemini-stream", GEMINI_STREAM_KEY, GEMINI_STREAM_MODEL, type=GEMINI_CHANNEL_TYPE
+        ),
         ChannelSpec("open", OPEN_KEY, OPEN_MODEL),
         ChannelSpec("realtime", REALTIME_KEY, REALTIME_MODEL),
         ChannelSpec("fair-lower", FAIR_LOWER_KEY, FAIR_MODEL, priority=0, weight=1),
@@ -100,6 +124,12 @@ class Sizes:
     stream_seconds: float  # one streaming run (1-s streams: enough of them at concurrency 1)
     chat_concurrency: tuple[int, ...]
     stream_concurrency: tuple[int, ...]
+    # The Gemini stream scenario, per target and concurrency. Its streams last 0.95 s (no wait
+    # before the first event), so 2.5 s is three rounds per caller through newapi and directly
+    # alike: a length near a multiple of 0.95 s lets one target fit a round more.
+    gemini_stream_seconds: float
+    gemini_stream_concurrency: tuple[int, ...]
+    gemini_stream_nginx: bool  # measure the nginx floor for Gemini streams too
     open_levels: tuple[int, ...]
     open_rounds: int
     fair_picks: int
@@ -117,6 +147,9 @@ SHORT = Sizes(
     stream_seconds=4.0,
     chat_concurrency=(1, 50),
     stream_concurrency=(1, 100),
+    gemini_stream_seconds=2.5,
+    gemini_stream_concurrency=(1, 100),
+    gemini_stream_nginx=False,
     open_levels=(200,),
     open_rounds=2,
     fair_picks=100_000,
@@ -133,6 +166,9 @@ FULL = Sizes(
     stream_seconds=15.0,
     chat_concurrency=(1, 50, 200),
     stream_concurrency=(1, 200, 2000),
+    gemini_stream_seconds=15.0,
+    gemini_stream_concurrency=(1, 200),
+    gemini_stream_nginx=True,
     open_levels=(250, 500, 1000, 2000, 3000),
     open_rounds=3,
     fair_picks=1_000_000,

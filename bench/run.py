@@ -16,11 +16,21 @@ from bench.admin import Admin, provision
 from bench.context import Bench
 from bench.progress import Progress
 from bench.report import Report
-from bench.scenarios import billing, chat, fairness, http2, open_streams, realtime, stream
+from bench.scenarios import (
+    billing,
+    chat,
+    fairness,
+    gemini_stream,
+    http2,
+    open_streams,
+    realtime,
+    stream,
+)
 
 SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "chat": chat.run,
     "stream": stream.run,
+    "gemini": gemini_stream.run,
     "open": open_streams.run,
     "fairness": fairness.run,
     "realtime": realtime.run,
@@ -153,6 +163,19 @@ async def warm_up(bench: Bench) -> None:
         )
         for key, body, count in kinds
         for target in bench.targets(key)
+    ]
+    gemini = gemini_stream.streams(bench)
+    specs += [
+        loadgen.Spec(
+            url=gemini.url(target),
+            key=target.key,
+            body=gemini.body,
+            concurrency=10,
+            key_header=gemini.key_header,
+            stream=True,
+            total=20,
+        )
+        for target in bench.targets(gemini.upstream_key)
     ]
     await asyncio.gather(*(loadgen.run_spec(spec) for spec in specs))
 

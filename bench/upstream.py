@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bench import plan
 from bench.fakes import FakeProviders
+from bench.fakes.google_checks import google_key
 from bench.fakes.server import api_key
 
 _ORDER_LIMIT = 10_000
@@ -42,7 +43,7 @@ class CountingFakes(FakeProviders):
         @web.middleware
         async def count(request: web.Request, handler: web_types.Handler) -> web.StreamResponse:
             if not request.path.startswith("/bench/"):
-                key = api_key(request.headers, "openai")
+                key = api_key(request.headers, "openai") or google_key(request)
                 self.counts[key] += 1
                 if key in plan.FAILOVER_KEYS and len(self.order) < _ORDER_LIMIT:
                     self.order.append(key)

@@ -2,9 +2,10 @@
 
 Provider modules build the stream as a list of :class:`Event`s (pure data); :func:`send_stream`
 writes them one ``write`` per event (so nothing is coalesced by the fake), sleeps
-``chunk_delay`` before each content event, and cuts the stream where the scenario says:
-an in-stream error event (``FakeError.after_chunks``) or a dropped connection
-(``Scenario.disconnect_after``), or stalls it with the socket open (``Scenario.stall_after``).
+``chunk_delay`` before each content event (``first_chunk_delay``, when set, before the first),
+and cuts the stream where the scenario says: an in-stream error event
+(``FakeError.after_chunks``) or a dropped connection (``Scenario.disconnect_after``), or stalls
+it with the socket open (``Scenario.stall_after``).
 """
 
 from __future__ import annotations
@@ -153,6 +154,13 @@ async def _stall(request: web.Request) -> None:
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 
+def _content_delay(scenario: Scenario, sent: int) -> float:
+    """Seconds to wait before the content chunk that follows ``sent`` earlier ones."""
+    if sent == 0 and scenario.first_chunk_delay is not None:
+        return scenario.first_chunk_delay
+    return scenario.chunk_delay
+
+
 async def send_stream(
     call: Call,
     events: Iterable[Event],
@@ -163,7 +171,7 @@ async def send_stream(
     headers = response_headers(call.provider)
     headers.update({"Content-Type": content_type, "Cache-Control": "no-cache"})
     resp = web.StreamResponse(headers=headers)
-    cut_at, delay, sent = _cut_point(call), call.scenario.chunk_delay, 0
+    cut_at, sent = _cut_point(call), 0
     try:
         await resp.prepare(call.request)
         for event in events:
@@ -171,8 +179,9 @@ async def send_stream(
                 await _cut(call, resp, cut_at, error_event)
                 return resp
             if event.kind is Kind.CONTENT:
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                wait = _content_delay(call.scenario, sent)
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 sent += 1
             await resp.write(event.data)
         if call.scenario.end_delay > 0:

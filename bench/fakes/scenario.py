@@ -111,6 +111,9 @@ class Scenario:
 
     first_byte_delay: float = 0.0  # seconds before the response (or error) starts
     chunk_delay: float = 0.0  # seconds before each streamed content chunk
+    # Seconds before the first content chunk instead (None: ``chunk_delay``); 0 makes a format
+    # without a leading frame (Gemini) start at once, as OpenAI's role chunk does.
+    first_chunk_delay: float | None = None
     error: FakeError | None = None
     disconnect_after: int | None = None  # drop the connection after M content chunks
     stall_after: int | None = None  # stop sending after M content chunks, keep the socket open

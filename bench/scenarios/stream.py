@@ -1,18 +1,39 @@
 """Streaming chat: added time to first event, gaps between events, and no coalescing.
 
 Every upstream event must leave newapi as its own HTTP chunk: the Python load generator reads
-the chunked framing and counts chunks that carry more than one SSE event.
+the chunked framing and counts chunks that carry more than one SSE event. :func:`measure` runs
+any streaming route this way (the Gemini stream scenario uses it too).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bench import loadgen, plan, stats
-from bench.context import Bench
+from bench.context import Bench, Target
 from bench.loadgen import Result
 
 SCENARIO = "stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Streams:
+    """One streaming scenario: what each target is called with, how hard and how long."""
+
+    name: str  # the figures' scenario prefix ("stream", "gemini stream")
+    upstream_key: str
+    body: dict[str, Any]
+    url: Callable[[Target], str]
+    concurrency: tuple[int, ...]
+    seconds: float
+    key_header: str = "Authorization"
+    nginx: bool = True  # also measure the nginx floor (when nginx runs)
+
+    @property
+    def details_key(self) -> str:
+        return self.name.replace(" ", "_")
 
 
 def body(model: str) -> dict[str, Any]:
@@ -30,38 +51,57 @@ def _ms(samples: list[float]) -> tuple[float | None, float | None]:
 
 async def run(bench: Bench) -> None:
     sizes = bench.sizes
+    streams = Streams(
+        name=SCENARIO,
+        upstream_key=plan.STREAM_KEY,
+        body=body(plan.STREAM_MODEL),
+        url=lambda target: target.chat_url,
+        concurrency=sizes.stream_concurrency,
+        seconds=sizes.stream_seconds,
+    )
+    await measure(bench, streams)
+
+
+async def measure(bench: Bench, streams: Streams) -> None:
+    """Each concurrency level on each target in turn; figures, checks and details."""
     details: dict[str, Any] = {}
-    for concurrency in sizes.stream_concurrency:
+    targets = [
+        target
+        for target in bench.targets(streams.upstream_key)
+        if streams.nginx or target.name != "nginx"
+    ]
+    for concurrency in streams.concurrency:
         results: dict[str, Result] = {}
         cpu_seconds = 0.0
-        for target in bench.targets(plan.STREAM_KEY):
+        for target in targets:
             spec = loadgen.Spec(
-                url=target.chat_url,
+                url=streams.url(target),
                 key=target.key,
-                body=body(plan.STREAM_MODEL),
+                body=streams.body,
                 concurrency=concurrency,
+                key_header=streams.key_header,
                 stream=True,
-                seconds=sizes.stream_seconds,
+                seconds=streams.seconds,
                 ramp=min(1.0, concurrency / 1000),
             )
-            label = f"stream c={concurrency} {target.name}"
+            label = f"{streams.name} c={concurrency} {target.name}"
             async with (
-                bench.progress.step(label, sizes.stream_seconds + 1),
+                bench.progress.step(label, streams.seconds + 1),
                 bench.gateway_cpu(target) as cpu,
             ):
-                results[target.name] = await loadgen.run(spec, sizes.client_processes)
+                results[target.name] = await loadgen.run(spec, bench.sizes.client_processes)
             if cpu:
                 cpu_seconds = cpu[0]
         details[f"c{concurrency}"] = {name: _summary(r) for name, r in results.items()}
-        _figures(bench, concurrency, results)
+        step = f"{streams.name} c={concurrency}"
+        _figures(bench, step, concurrency, results)
         gateway = results["newapi"]
         if gateway.ok:
-            step = f"{SCENARIO} c={concurrency}"
             per_stream = bench.report.figure(step, "newapi CPU per stream", "ms")
             per_stream.newapi = cpu_seconds / gateway.ok * 1000
             per_event = bench.report.figure(step, "newapi CPU per event", "ms")
             per_event.newapi = cpu_seconds / max(gateway.events, 1) * 1000
-    bench.report.details[SCENARIO] = details
+    bench.report.details[streams.details_key] = details
 
 
 def _summary(result: Result) -> dict[str, Any]:
@@ -78,9 +118,8 @@ def _summary(result: Result) -> dict[str, Any]:
     }
 
 
-def _figures(bench: Bench, concurrency: int, results: dict[str, Result]) -> None:
+def _figures(bench: Bench, step: str, concurrency: int, results: dict[str, Result]) -> None:
     report = bench.report
-    step = f"{SCENARIO} c={concurrency}"
     p50_target = "added ≤ 2 ms" if concurrency == 1 else ""
     p99_target = "added ≤ 10 ms" if concurrency == 200 else ""
     figures = {

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
+from bench import plan
 from tests.support.services import in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +73,18 @@ def test_every_stream_event_leaves_as_its_own_chunk(short_run: dict[str, Any]) -
         assert level["newapi"]["coalesced"] == 0, level
 
 
+def test_gemini_streams_pass_through_event_by_event(short_run: dict[str, Any]) -> None:
+    for level in ("c=1", "c=100"):
+        _assert_pass(short_run, f"gemini stream {level}: no errors")
+        _assert_pass(short_run, f"gemini stream {level}: every event")
+    for level in short_run["details"]["gemini_stream"].values():
+        newapi, direct = level["newapi"], level["direct"]
+        assert newapi["coalesced"] == 0, level
+        # the fake's 20 content events and its last (finish, usage) event, as sent directly
+        assert newapi["events"] == newapi["streams"] * (plan.STREAM_CHUNKS + 1), level
+        assert direct["events"] == direct["streams"] * (plan.STREAM_CHUNKS + 1), level
+
+
 def test_weighted_selection_is_fair(short_run: dict[str, Any]) -> None:
     fairness = short_run["details"]["fairness"]
     assert sum(fairness["picks"]["counts"].values()) >= 100_000
@@ -103,7 +116,7 @@ def test_open_streams_are_held(short_run: dict[str, Any]) -> None:
 def test_ratios_stay_under_their_bars(short_run: dict[str, Any]) -> None:
     bars = _checks(short_run, "bar ")
     measured = {check["name"].split(" ")[1] for check in bars}
-    assert {"chat", "stream"} <= measured, bars
+    assert {"chat", "stream", "gemini"} <= measured, bars
     _assert_pass(short_run, "bar ")
 
 

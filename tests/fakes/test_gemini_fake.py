@@ -154,6 +154,23 @@ async def test_json_array_stream_arrives_element_by_element(fake: FakeProviders)
     assert elements[-1]["candidates"][0]["finishReason"] == "STOP"
 
 
+async def test_first_chunk_delay_starts_the_stream_at_once(fake: FakeProviders) -> None:
+    fake.scenario = Scenario(text="abcd", chunks=2, chunk_delay=0.3, first_chunk_delay=0)
+    path = f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"
+    started = time.monotonic()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(fake.url + path, json={"contents": CONTENTS}, headers=HEADERS) as resp,
+    ):
+        first = await resp.content.readuntil(b"\r\n\r\n")
+        first_at = time.monotonic() - started
+        await resp.read()
+        whole = time.monotonic() - started
+    assert b'"text":"ab"' in first
+    assert first_at < 0.25  # no chunk_delay before the first content chunk
+    assert whole >= 0.3  # but still before the second
+
+
 async def test_stream_with_the_sdk(fake: FakeProviders, sdk: MakeClient) -> None:
     fake.scenario = Scenario(text="Hello world!", chunks=4, completion_tokens=4)
     client = sdk()
