@@ -148,7 +148,9 @@ SHORT = Sizes(
     chat_concurrency=(1, 50),
     stream_concurrency=(1, 100),
     gemini_stream_seconds=2.5,
-    gemini_stream_concurrency=(1, 100),
+    # c=1 only: the c=100 gap ratio is unsteady on a shared box (bench/README.md); the full
+    # run measures it
+    gemini_stream_concurrency=(1,),
     gemini_stream_nginx=False,
     open_levels=(200,),
     open_rounds=2,

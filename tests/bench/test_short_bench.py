@@ -74,9 +74,8 @@ def test_every_stream_event_leaves_as_its_own_chunk(short_run: dict[str, Any]) -
 
 
 def test_gemini_streams_pass_through_event_by_event(short_run: dict[str, Any]) -> None:
-    for level in ("c=1", "c=100"):
-        _assert_pass(short_run, f"gemini stream {level}: no errors")
-        _assert_pass(short_run, f"gemini stream {level}: every event")
+    _assert_pass(short_run, "gemini stream c=1: no errors")
+    _assert_pass(short_run, "gemini stream c=1: every event")
     for level in short_run["details"]["gemini_stream"].values():
         newapi, direct = level["newapi"], level["direct"]
         assert newapi["coalesced"] == 0, level
