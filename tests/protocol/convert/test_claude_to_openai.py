@@ -600,6 +600,9 @@ def test_claude_stream_error_event_without_details() -> None:
 # ---------------------------------------------------------------- what Claude Code sends
 
 
+EPHEMERAL = {"type": "ephemeral"}
+
+
 def claude_code_body() -> dict[str, Any]:
     """A trimmed copy of Claude Code 2.1's first and second request (its default model)."""
     bash_schema = {
@@ -619,7 +622,7 @@ def claude_code_body() -> dict[str, Any]:
         "metadata": {"user_id": '{"device_id":"d1","account_uuid":"","session_id":"s1"}'},
         "system": [
             {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1"},
-            {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": "You are Claude Code.", "cache_control": EPHEMERAL},
         ],
         "tools": [
             {"name": "Bash", "description": "Run a command", "input_schema": bash_schema},
@@ -646,9 +649,7 @@ def claude_code_body() -> dict[str, Any]:
             },
             {
                 "role": "system",
-                "content": [
-                    {"type": "text", "text": "# Environment", "cache_control": {"type": "ephemeral"}}
-                ],
+                "content": [{"type": "text", "text": "# Environment", "cache_control": EPHEMERAL}],
             },
             {
                 "role": "assistant",
