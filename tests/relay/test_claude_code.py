@@ -47,18 +47,20 @@ def result_text(block: dict[str, Any]) -> str:
     return "".join(part.get("text", "") for part in content or [])
 
 
+def answered(body: dict[str, Any]) -> bool:
+    """Whether a request carries a tool's result, in any wire format: Claude's ``tool_result``,
+    OpenAI's ``tool`` message, Gemini's ``functionResponse`` part."""
+    if tool_results(body) or any(m.get("role") == "tool" for m in body.get("messages", [])):
+        return True
+    parts = [part for turn in body.get("contents", []) for part in turn.get("parts", [])]
+    return any("functionResponse" in part for part in parts)
+
+
 def script_read_then_answer(path: Path, first: Scenario, last: Scenario) -> Any:
-    """A ``fake.script``: ``first`` (a Read tool call) until a tool result is in the request
-    (Claude's ``tool_result`` or OpenAI's ``tool`` message), then ``last``."""
+    """A ``fake.script``: ``first`` (a Read tool call) until a tool result is in the request,
+    then ``last``."""
     first.tool_calls = [ToolCall("Read", {"file_path": str(path)}, id="toolu_read_1")]
-
-    def script(body: dict[str, Any]) -> Scenario:
-        answered = tool_results(body) or [
-            m for m in body.get("messages", []) if m.get("role") == "tool"
-        ]
-        return last if answered else first
-
-    return script
+    return lambda body: last if answered(body) else first
 
 
 def written_secret(tmp_path: Path) -> Path:
@@ -170,3 +172,47 @@ async def test_claude_code_on_openai_channel_is_converted(relay: Relay, tmp_path
     # (500 + 2500 x 0.1 + 40 x 5) x 2.5 = 2375; (200 + 3000 x 0.1 + 12 x 5) x 2.5 = 1400
     assert [log["quota"] for log in logs] == [2375, 1400]
     assert [log["prompt_tokens"] for log in logs] == [3000, 3200]
+
+
+async def test_claude_code_on_gemini_channel_is_converted(relay: Relay, tmp_path: Path) -> None:
+    bin_dir = ensure_clients()
+    await price_model(relay)
+    mapping = orjson.dumps({MODEL: "gemini-2.5-flash"}).decode()
+    await relay.channel(type=24, models=MODEL, key="AIza-up", model_mapping=mapping)
+    key = await relay.key()
+    path = written_secret(tmp_path)
+    first = Scenario(text="Reading.", thinking="Read the file first.", chunks=2)
+    first.prompt_tokens, first.cached_tokens, first.completion_tokens = 3000, 2000, 40
+    last = Scenario(text=ANSWER, prompt_tokens=3100, completion_tokens=12)
+    relay.fake.script = script_read_then_answer(path, first, last)
+
+    done = await claude_code(
+        bin_dir,
+        tmp_path,
+        relay.gateway.url,
+        key,
+        "What does notes.txt say?",
+        allowed_tools=("Read",),
+    )
+    assert done.code == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    answer = orjson.loads(done.stdout)
+    assert answer["result"].strip() == ANSWER and answer["is_error"] is False, done.stdout
+    assert answer["usage"]["cache_read_input_tokens"] == 2000, answer["usage"]
+
+    sent = [r for r in relay.fake.requests if r.path.endswith(":streamGenerateContent")]
+    assert len(sent) == 2, [r.path for r in relay.fake.requests]
+    assert all("gemini-2.5-flash" in r.path and r.api_key == "AIza-up" for r in sent)
+    (response,) = [
+        part["functionResponse"]
+        for turn in sent[1].body["contents"]
+        for part in turn["parts"]
+        if "functionResponse" in part
+    ]
+    assert response["name"] == "Read" and SECRET in orjson.dumps(response["response"]).decode()
+    # Claude Code's mid-conversation system turn joined the system instruction.
+    instruction = " ".join(p["text"] for p in sent[0].body["systemInstruction"]["parts"])
+    assert "# Environment" in instruction
+
+    logs = sorted(await relay.logs(2), key=lambda log: log["id"])
+    # (1000 + 2000 x 0.1 + 40 x 5) x 2.5 = 3500; (3100 + 12 x 5) x 2.5 = 7900
+    assert [log["quota"] for log in logs] == [3500, 7900]
