@@ -110,8 +110,10 @@ class OpenAIWire:
         body["model"] = upstream_model
         if body.get("stream") and not force_usage:
             body.pop("stream_options", None)
-        if "reasoning_effort" in body and not upstream_model.startswith(_REASONING_MODELS):
-            del body["reasoning_effort"]  # approximated from a Gemini thinkingConfig
+        if not upstream_model.startswith(_REASONING_MODELS):
+            body.pop("reasoning_effort", None)  # approximated from a thinking config
+        elif "max_tokens" in body:  # reasoning models refuse max_tokens (OpenAI's 400)
+            body["max_completion_tokens"] = body.pop("max_tokens")
         messages = body.get("messages")
         if isinstance(messages, list):
             body["messages"] = [_openai_message(m) for m in messages]

@@ -158,6 +158,8 @@ async def test_claude_code_on_openai_channel_is_converted(relay: Relay, tmp_path
         body = request.body
         assert body["model"] == "gpt-5" and body["stream"] is True
         assert body["reasoning_effort"] in ("low", "medium", "high")
+        # gpt-5 refuses max_tokens: Claude's max_tokens goes as max_completion_tokens.
+        assert body["max_completion_tokens"] > 0 and "max_tokens" not in body
         for refused in ("context_management", "output_config", "thinking", "metadata", "system"):
             assert refused not in body
         assert "cache_control" not in request.raw.decode()
