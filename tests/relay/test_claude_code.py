@@ -114,7 +114,7 @@ async def test_claude_code_on_anthropic_channel_passes_through(
     turn = next(m for m in sent[1].body["messages"] if m["role"] == "assistant")
     assert [b["type"] for b in turn["content"]][-1] == "tool_use"
     signed = [b for b in turn["content"] if b["type"] == "thinking"]
-    assert all(b["signature"] for b in signed)
+    assert signed and all(b["signature"] for b in signed)
 
     logs = sorted(await relay.logs(2), key=lambda log: log["id"])
     # (100 + 2000 x 0.1 + 400 x 1.25 + 30 x 5) x 2.5 = 2375; (60 + 2500 x 0.1 + 12 x 5) x 2.5 = 925
