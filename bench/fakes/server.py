@@ -331,12 +331,15 @@ class FakeProviders:
 
     ``async with FakeProviders.start() as fake:`` then point clients at ``fake.url``
     (``fake.openai_url`` for the OpenAI SDK's ``base_url``). Mutate ``fake.scenario``, or give a
-    key its own scenario with ``fake.channel("sk-a")``; read ``fake.requests``.
+    key its own scenario with ``fake.channel("sk-a")``; read ``fake.requests``. A multi-turn
+    client (a coding agent running a tool) is answered per request by ``fake.script``: given
+    the request's JSON body, it returns the scenario for that request (None: the usual one).
     """
 
     def __init__(self, scenario: Scenario | None = None, *, record: bool = True) -> None:
         self.scenario = scenario or Scenario()
         self.keys: dict[str, Scenario] = {}
+        self.script: Callable[[dict[str, Any]], Scenario | None] | None = None
         self.requests: list[RecordedRequest] = []
         self.record = record
         self.realtime = RealtimeFake(self)  # websocket routes: bench/fakes/realtime.py
@@ -457,7 +460,8 @@ class FakeProviders:
         body = media.parse_form(content_type, raw) if route.form else _parse(raw)
         provider = _provider(route, request)
         key = self._api_key(request, provider)
-        scenario = self.scenario_for(key)
+        scripted = self.script(body) if self.script is not None and isinstance(body, dict) else None
+        scenario = scripted or self.scenario_for(key)
         call = Call(request, body if isinstance(body, dict) else {}, scenario, provider, key)
         if self.record:
             self._remember(request, raw, body, call)

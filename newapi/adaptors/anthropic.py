@@ -20,6 +20,7 @@ from newapi.adaptors.base import (
 from newapi.routing.index import ChannelSnapshot
 
 DEFAULT_VERSION = "2023-06-01"
+COUNT_TOKENS = "messages/count_tokens"  # the endpoint name of /v1/messages/count_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,10 @@ class Anthropic:
             headers["anthropic-beta"] = beta
         if call.stream:
             headers["Accept"] = "text/event-stream"
-        url = join_url(channel.base_url or self.default_base_url, "/v1/messages")
+        path = "/v1/messages/count_tokens" if call.endpoint == COUNT_TOKENS else "/v1/messages"
+        url = join_url(channel.base_url or self.default_base_url, path)
+        if call.caller_query.get("beta") == "true":
+            url += "?beta=true"  # as new-api: the beta surface Claude Code asks for
         return UpstreamRequest(
             url, apply_header_override(channel, headers, key_of(channel, call)), proxy_of(channel)
         )

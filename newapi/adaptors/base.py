@@ -30,6 +30,8 @@ class Call:
     gemini_action: str = ""
     # An OAuth access token minted for this attempt from a service-account key (Vertex AI).
     access_token: str = field(default="", repr=False)
+    # The caller's query parameters (Claude Code's ``?beta=true`` goes on to Anthropic).
+    caller_query: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold ?key=
 
 
 @dataclass(frozen=True, slots=True)

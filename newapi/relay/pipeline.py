@@ -242,6 +242,7 @@ async def open_for_job(
         job.stream,
         {k.lower(): v for k, v in request.headers.items()},
         {"azure_default_api_version": state.settings.azure_default_api_version},
+        caller_query=dict(request.args),
         content_type=content_type,
         gemini_action=gemini_action,
     )

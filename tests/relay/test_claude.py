@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import anthropic
 import pytest
 
@@ -142,4 +144,68 @@ async def test_claude_errors_in_claude_format(relay: Relay) -> None:
     with pytest.raises(anthropic.AuthenticationError):
         await claude_client(relay, "sk-" + "y" * 48).messages.create(
             model=SONNET, max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        )
+
+
+async def test_count_tokens_passes_through_to_an_anthropic_channel(relay: Relay) -> None:
+    await relay.channel(type=14, models=SONNET, key="sk-ant-up")
+    key = await relay.key()
+    relay.fake.scenario.prompt_tokens = 1234
+    client = claude_client(relay, key)
+    counted = await client.beta.messages.count_tokens(
+        model=SONNET,
+        system="be brief",
+        messages=[{"role": "user", "content": "hi"}],
+        betas=["context-management-2025-06-27"],
+        extra_query={"beta": "true"},  # as Claude Code asks
+    )
+    assert counted.input_tokens == 1234
+    sent = relay.fake.last
+    assert sent.path == "/v1/messages/count_tokens" and sent.query == {"beta": "true"}
+    assert sent.headers["x-api-key"] == "sk-ant-up"
+    assert sent.headers["anthropic-beta"].startswith("context-management-2025-06-27")
+    assert sent.body["system"] == "be brief" and sent.body["model"] == SONNET
+    # Not billed: a message afterwards is the only log.
+    await client.messages.create(
+        model=SONNET, max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+    )
+    logs = await relay.logs(1)
+    await asyncio.sleep(1.2)  # one more batch interval: a count would have been logged by now
+    assert len(await relay.logs(1)) == len(logs) == 1
+
+
+async def test_count_tokens_counted_locally_for_other_channels(relay: Relay) -> None:
+    await relay.channel(type=1, models="gpt-4o-mini")
+    key = await relay.key()
+    client = claude_client(relay, key)
+    short = await client.messages.count_tokens(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    longer = await client.messages.count_tokens(
+        model="gpt-4o-mini",
+        system="You are a helpful assistant.",
+        messages=[{"role": "user", "content": "hi " * 50}],
+        tools=[{"name": "Bash", "input_schema": {"type": "object", "properties": {}}}],
+    )
+    # o200k: "user\nhi" is 3 tokens, +3 for the message and +3 for the reply.
+    assert short.input_tokens == 9
+    assert longer.input_tokens > short.input_tokens + 50
+    assert relay.fake.requests == []
+
+
+async def test_count_tokens_errors_in_claude_shape(relay: Relay) -> None:
+    await relay.channel(type=14, models=SONNET)
+    key = await relay.key()
+    client = claude_client(relay, key)
+    with pytest.raises(anthropic.APIStatusError) as unserved:
+        await client.messages.count_tokens(
+            model="claude-unknown", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert unserved.value.status_code == 503 and unserved.value.body["type"] == "error"
+    with pytest.raises(anthropic.BadRequestError) as bad:
+        await client.messages.count_tokens(model=SONNET, messages="hi")  # type: ignore[arg-type]
+    assert bad.value.body["error"]["type"] == "invalid_request_error"
+    with pytest.raises(anthropic.AuthenticationError):
+        await claude_client(relay, "sk-" + "y" * 48).messages.count_tokens(
+            model=SONNET, messages=[{"role": "user", "content": "hi"}]
         )

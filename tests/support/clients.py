@@ -1,4 +1,4 @@
-"""The real client programs the tests drive (Google's Gemini CLI, ...), pinned in
+"""The real client programs the tests drive (Google's Gemini CLI, Claude Code), pinned in
 ``tests/support/node_clients/package-lock.json`` and installed with ``npm ci`` on first use.
 
 Each program runs with a fresh ``HOME`` holding settings that switch telemetry, update checks
@@ -112,4 +112,57 @@ async def gemini_cli(
         "CI": "1",
     }
     argv = [str(bin_dir / "gemini"), "-m", model, "-p", prompt, "--output-format", "json"]
+    return await run_program(argv, env, work)
+
+
+# Claude Code's switches for a run that reaches nothing but the gateway: no telemetry, update
+# checks, error reports or other "nonessential" calls (release notes, feature flags).
+CLAUDE_CODE_OFFLINE = {
+    "DISABLE_TELEMETRY": "1",
+    "DISABLE_AUTOUPDATER": "1",
+    "DISABLE_ERROR_REPORTING": "1",
+    "DISABLE_BUG_COMMAND": "1",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    "CLAUDE_CODE_MAX_RETRIES": "0",  # a failure shows at once instead of after ten retries
+}
+
+
+def claude_code_home(home: Path) -> None:
+    """``~/.claude/settings.json`` with the offline switches (``env``) and no onboarding."""
+    settings = {"env": CLAUDE_CODE_OFFLINE, "includeCoAuthoredBy": False}
+    (home / ".claude").mkdir(parents=True, exist_ok=True)
+    (home / ".claude" / "settings.json").write_text(json.dumps(settings))
+    (home / ".claude.json").write_text(json.dumps({"hasCompletedOnboarding": True}))
+
+
+async def claude_code(
+    bin_dir: Path,
+    home: Path,
+    base_url: str,
+    key: str,
+    prompt: str,
+    *,
+    model: str | None = None,
+    allowed_tools: tuple[str, ...] = (),
+) -> Finished:
+    """``claude -p PROMPT --output-format json`` in ``home/work`` against ``base_url``.
+
+    ``model`` None keeps Claude Code's own default model; ``allowed_tools`` run without asking
+    (headless ``-p`` refuses any other tool the model calls).
+    """
+    claude_code_home(home)
+    work = home / "work"
+    work.mkdir(exist_ok=True)
+    env = {
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": key,
+        "NO_COLOR": "1",
+        **CLAUDE_CODE_OFFLINE,
+    }
+    argv = [str(bin_dir / "claude"), "-p", prompt, "--output-format", "json"]
+    if model is not None:
+        argv += ["--model", model]
+    if allowed_tools:
+        argv += ["--allowedTools", ",".join(allowed_tools)]
     return await run_program(argv, env, work)

@@ -90,7 +90,7 @@ def messages_request_to_chat(
     if stop:
         request["stop"] = stop
     _copy_tools(body, request)
-    effort = _reasoning_effort(body.get("thinking"))
+    effort = _reasoning_effort(body.get("thinking"), body.get("output_config"))
     if effort:
         request["reasoning_effort"] = effort
     if body.get("stream") is True:
@@ -108,10 +108,17 @@ def _chat_messages(body: JSONObject) -> list[JSONObject]:
     tool_names: dict[str, str] = {}  # tool_use id -> name, for the tool messages that answer it
     for message in _dicts(body.get("messages")):
         content = message.get("content")
-        if message.get("role") == "assistant":
+        role = message.get("role")
+        if role == "assistant":
             converted = _assistant_message(content, tool_names)
             if converted is not None:
                 messages.append(converted)
+        elif role == "system":
+            # Claude Code's mid-conversation system turns (a beta): OpenAI takes a system
+            # message anywhere, so it stays in place instead of turning into user text.
+            text = _system_text(content)
+            if text:
+                messages.append({"role": "system", "content": text})
         else:
             messages.extend(_user_messages(content, tool_names))
     return messages
@@ -169,12 +176,42 @@ def _tool_message(block: JSONObject, tool_names: dict[str, str]) -> JSONObject:
     elif content is None:
         message["content"] = ""
     elif isinstance(content, list) and all(
-        isinstance(item, dict) and item.get("type") == "text" for item in content
+        isinstance(item, dict) and item.get("type") in _TEXT_RESULT_BLOCKS for item in content
     ):
-        message["content"] = "\n".join(_texts(content))
+        message["content"] = "\n".join(_result_texts(content))
     else:
         message["content"] = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return message
+
+
+# Tool-result blocks an OpenAI tool message can carry as text.
+_TEXT_RESULT_BLOCKS = ("text", "tool_reference")
+
+
+def _result_texts(blocks: list[JSONObject]) -> list[str]:
+    """Text blocks as they are; a ``tool_reference`` (a tool search found that deferred tool,
+    which is sent to the upstream from then on) as a line naming it."""
+    texts: list[str] = []
+    for block in blocks:
+        if block.get("type") == "tool_reference":
+            texts.append(f"Tool loaded: {block.get('tool_name', '')}")
+        elif isinstance(block.get("text"), str):
+            texts.append(block["text"])
+    return texts
+
+
+def _referenced_tools(body: JSONObject) -> set[str]:
+    """Names of deferred tools a tool search has loaded: ``tool_reference`` blocks in results."""
+    names: set[str] = set()
+    for message in _dicts(body.get("messages")):
+        for block in _dicts(message.get("content")):
+            if block.get("type") == "tool_result":
+                for item in _dicts(block.get("content")):
+                    if item.get("type") == "tool_reference" and isinstance(
+                        item.get("tool_name"), str
+                    ):
+                        names.add(item["tool_name"])
+    return names
 
 
 def _content_part(block: JSONObject) -> JSONObject | None:
@@ -212,7 +249,15 @@ def _document_part(source: JSONObject) -> JSONObject | None:
 
 
 def _copy_tools(body: JSONObject, request: JSONObject) -> None:
-    tools = [_function_tool(tool) for tool in _dicts(body.get("tools"))]
+    loaded = _referenced_tools(body)
+    # A deferred tool (``defer_loading``) is outside Claude's context until a tool search
+    # loads it; an OpenAI model sees every function it is given, so it gets only loaded ones.
+    offered = [
+        tool
+        for tool in _dicts(body.get("tools"))
+        if tool.get("defer_loading") is not True or tool.get("name") in loaded
+    ]
+    tools = [_function_tool(tool) for tool in offered]
     functions = [tool for tool in tools if tool is not None]
     if not functions:
         return
@@ -247,11 +292,17 @@ def _function_tool(tool: JSONObject) -> JSONObject | None:
     return {"type": "function", "function": function}
 
 
-def _reasoning_effort(thinking: Any) -> str | None:
+# Claude's ``output_config.effort`` levels as OpenAI reasoning efforts ("max" has no peer).
+_EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high"}
+
+
+def _reasoning_effort(thinking: Any, output_config: Any = None) -> str | None:
     if not isinstance(thinking, dict):
         return None
     if thinking.get("type") == "adaptive":
-        return "high"  # no budget to map; keep the intent (as new-api)
+        effort = output_config.get("effort") if isinstance(output_config, dict) else None
+        # The caller's effort level when it gave one; else keep the intent (as new-api).
+        return _EFFORTS.get(effort, "high") if isinstance(effort, str) else "high"
     budget = thinking.get("budget_tokens")
     if thinking.get("type") != "enabled" or not isinstance(budget, int) or budget <= 0:
         return None

@@ -595,3 +595,153 @@ def test_claude_stream_error_event_without_details() -> None:
     with pytest.raises(StreamError) as caught:
         stream.feed({"type": "error"})
     assert (caught.value.type, caught.value.message) == ("api_error", "upstream stream error")
+
+
+# ---------------------------------------------------------------- what Claude Code sends
+
+
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def claude_code_body() -> dict[str, Any]:
+    """A trimmed copy of Claude Code 2.1's first and second request (its default model)."""
+    bash_schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {"command": {"type": "string"}},
+        "required": ["command"],
+        "additionalProperties": False,
+    }
+    return {
+        "model": "claude-opus-5-5",
+        "max_tokens": 128000,
+        "stream": True,
+        "thinking": {"type": "adaptive", "display": "omitted"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "output_config": {"effort": "medium"},
+        "metadata": {"user_id": '{"device_id":"d1","account_uuid":"","session_id":"s1"}'},
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1"},
+            {"type": "text", "text": "You are Claude Code.", "cache_control": EPHEMERAL},
+        ],
+        "tools": [
+            {"name": "Bash", "description": "Run a command", "input_schema": bash_schema},
+            {
+                "name": "DeferredToolPlaceholder",
+                "description": "never call this tool",
+                "input_schema": {"type": "object", "properties": {}},
+                "defer_loading": True,
+            },
+            {
+                "name": "NotebookEdit",
+                "description": "Edit a notebook",
+                "input_schema": {"type": "object", "properties": {}},
+                "defer_loading": True,
+            },
+        ],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "<system-reminder>date</system-reminder>"},
+                    {"type": "text", "text": "Read a.txt", "cache_control": {"type": "ephemeral"}},
+                ],
+            },
+            {
+                "role": "system",
+                "content": [{"type": "text", "text": "# Environment", "cache_control": EPHEMERAL}],
+            },
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "", "signature": "EqQB"},
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "Bash",
+                        "input": {"command": "cat a.txt"},
+                    },
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": [{"type": "text", "text": "hello"}],
+                        "is_error": False,
+                        "cache_control": {"type": "ephemeral"},
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def test_request_claude_code_conversation() -> None:
+    bash = {
+        "type": "function",
+        "function": {
+            "name": "Bash",
+            "description": "Run a command",
+            "parameters": claude_code_body()["tools"][0]["input_schema"],
+        },
+    }
+    assert convert(claude_code_body()) == {
+        "model": "gpt-4o",
+        "messages": [
+            {
+                "role": "system",
+                "content": "x-anthropic-billing-header: cc_version=2.1\nYou are Claude Code.",
+            },
+            {"role": "user", "content": "<system-reminder>date</system-reminder>\nRead a.txt"},
+            {"role": "system", "content": "# Environment"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "toolu_1",
+                        "type": "function",
+                        "function": {"name": "Bash", "arguments": '{"command":"cat a.txt"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "toolu_1", "name": "Bash", "content": "hello"},
+        ],
+        "max_tokens": 128000,
+        "tools": [bash],  # deferred tools stay out until a tool search loads them
+        "reasoning_effort": "medium",  # adaptive thinking at output_config's effort
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+
+def test_request_tool_search_loads_a_deferred_tool() -> None:
+    body = claude_code_body()
+    body["messages"][-1]["content"][0]["content"] = [
+        {"type": "text", "text": "Found:"},
+        {"type": "tool_reference", "tool_name": "NotebookEdit"},
+    ]
+    request = convert(body)
+    assert [tool["function"]["name"] for tool in request["tools"]] == ["Bash", "NotebookEdit"]
+    assert request["messages"][-1]["content"] == "Found:\nTool loaded: NotebookEdit"
+
+
+@pytest.mark.parametrize(
+    ("effort", "expected"),
+    [("low", "low"), ("medium", "medium"), ("high", "high"), ("max", "high"), (None, "high")],
+)
+def test_request_adaptive_thinking_takes_output_config_effort(
+    effort: str | None, expected: str
+) -> None:
+    body: dict[str, Any] = {
+        "messages": [{"role": "user", "content": "Hi"}],
+        "thinking": {"type": "adaptive"},
+    }
+    if effort is not None:
+        body["output_config"] = {"effort": effort}
+    assert convert(body)["reasoning_effort"] == expected
+    # Without thinking the effort level has no OpenAI peer: nothing is sent.
+    assert "reasoning_effort" not in convert({**body, "thinking": {"type": "disabled"}})
