@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newapi.relay.hub import OpenAIWire
+from newapi.relay.hub.openai import OpenAIWire
 
 HUB = {
     "model": "x",
