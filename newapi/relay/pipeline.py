@@ -249,7 +249,9 @@ async def open_for_job(
     )
     settings = settings_of(options)
     try:
-        found = await lookup_for(state.affinity, settings, state.channels.index, job, call.headers)
+        found = await lookup_for(
+            state.affinity, settings, state.channels.index, job, call.caller_headers
+        )
         opened = await open_upstream(
             state.http,
             state.channels.index,
