@@ -51,7 +51,7 @@ class Lookup:
 
     @property
     def preference(self) -> Preference | None:
-        if self.remembered is None or not self.usable:
+        if self.remembered is None or not self.usable or not self.match.follow:
             return None
         return Preference(self.remembered, self.match.skip_retry_on_failure)
 

@@ -158,6 +158,9 @@ class Match:
     skip_retry_on_failure: bool
     key_source: str
     key_fp: str  # a short fingerprint of the conversation value (for logs and admins)
+    # Whether to go back to the remembered channel. A prompt-prefix key only follows on a
+    # later turn: a first turn (or a repeated one-shot prompt) is spread by weight as usual.
+    follow: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +310,7 @@ def match(settings: AffinitySettings, facts: RequestFacts) -> Match | None:
             skip_retry_on_failure=rule.skip_retry_on_failure,
             key_source=source.type,
             key_fp=fingerprint(value),
+            follow=source.type != "prompt_prefix" or is_continuation(facts.body),
         )
     return None
 
@@ -421,6 +425,22 @@ def prompt_prefix_digest(body: Mapping[str, Any]) -> str:
         _feed(digest, part, [PREFIX_BUDGET])
         digest.update(b"\x1e")  # part separator: moving text between parts changes the digest
     return digest.hexdigest()
+
+
+def is_continuation(body: Mapping[str, Any]) -> bool:
+    """Whether the request carries an earlier answer (a later turn of a conversation)."""
+    if body.get("previous_response_id"):
+        return True
+    for name in ("messages", "input", "contents"):
+        items = body.get(name)
+        for item in items if isinstance(items, list) else ():
+            if not isinstance(item, Mapping):
+                continue
+            if item.get("role") in ("assistant", "model"):
+                return True
+            if item.get("type") not in (None, "message"):  # Responses tool calls, reasoning
+                return True
+    return False
 
 
 def _leading_turn(body: Mapping[str, Any]) -> list[Any]:

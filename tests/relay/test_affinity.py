@@ -161,12 +161,13 @@ async def test_two_nodes_sharing_redis_send_a_conversation_to_one_channel(
     first.clients.append(other)  # closed with the first node's clients
     nodes = [first.openai(key), other]
     for conversation in range(6):
-        messages = [{"role": "user", "content": opening(conversation)}]
+        messages: list[dict[str, str]] = [{"role": "user", "content": opening(conversation)}]
         for turn in range(4):
             await nodes[turn % 2].chat.completions.create(
                 model="gpt-4o-mini",
-                messages=[*messages, {"role": "user", "content": f"turn {turn}"}],  # type: ignore[arg-type]
+                messages=messages,  # type: ignore[arg-type]
             )
+            messages += [{"role": "assistant", "content": "ok"}, {"role": "user", "content": "go"}]
         assert len(set(served_keys(first, conversation))) == 1
     reply = await first.root.get("/api/option/channel_affinity_cache")
     assert reply.data["cache_algo"] == "redis" and reply.data["total"] == 6

@@ -76,7 +76,7 @@ def test_tokens_and_groups_do_not_share_a_conversation() -> None:
     other_group = match(DEFAULTS, facts("/v1/chat/completions", body, group="vip"))
     assert one is not None and other_token is not None and other_group is not None
     assert len({one.cache_key, other_token.cache_key, other_group.cache_key}) == 3
-    assert one.rule_name == "openai prompt_cache_key"
+    assert one.rule_name == "openai prompt_cache_key" and one.follow  # named: always follows
     by_user = match(DEFAULTS, facts("/v1/chat/completions", {"user": "u1", "messages": []}))
     assert by_user is not None and by_user.rule_name == "openai prompt_cache_key"
 
@@ -96,6 +96,7 @@ def test_the_prompt_prefix_when_the_caller_names_no_conversation() -> None:
     later = match(DEFAULTS, facts("/v1/chat/completions", turn3))
     assert first is not None and later is not None
     assert first.rule_name == "prompt prefix" and first.cache_key == later.cache_key
+    assert not first.follow and later.follow  # a first turn is spread; later ones follow
     other = {"messages": [turn1["messages"][0], {"role": "user", "content": "Plan a party"}]}
     assert match(DEFAULTS, facts("/v1/chat/completions", other)).cache_key != first.cache_key  # type: ignore[union-attr]
     assert match(DEFAULTS, facts("/v1/chat/completions", {"model": "m"})) is None
@@ -206,3 +207,11 @@ def test_what_is_written_after_an_answer() -> None:
     assert to_remember(stay, MATCH, moved, False, served) == served
     keep = AffinitySettings(keep_on_channel_disabled=True)
     assert to_remember(keep, MATCH, moved, False, served) is None
+
+
+def test_later_turns_in_each_format() -> None:
+    assert affinity.is_continuation({"previous_response_id": "resp_1", "input": "x"})
+    assert affinity.is_continuation({"input": [{"type": "function_call_output", "output": ""}]})
+    assert affinity.is_continuation({"contents": [{"role": "model", "parts": []}]})
+    assert not affinity.is_continuation({"messages": [{"role": "user", "content": "hi"}]})
+    assert not affinity.is_continuation({"input": [{"role": "user", "content": "hi"}]})
