@@ -44,6 +44,7 @@ from newapi.errors import (
 from newapi.protocol import tokens
 from newapi.realtime.routes import bp as realtime_blueprint
 from newapi.relay import http_connection, relay_blueprints, render_error
+from newapi.relay.affinity import AffinityStore, settings_of
 from newapi.relay.credentials import AccessTokens
 from newapi.relay.monitor import TICK_SECONDS, ChannelMonitor
 from newapi.state import EXTENSION, AppState, app_state
@@ -62,6 +63,14 @@ def _make_cache(settings: Settings) -> Cache:
     if settings.redis_url:
         return RedisCache(settings.redis_url, settings.redis_pool_size)
     return MemoryCache()
+
+
+def _affinity_store(state: AppState) -> AffinityStore:
+    """Redis when configured (every worker and node agrees); else a private LRU sized by
+    ``channel_affinity_setting.max_entries`` as it is at start-up (as in new-api)."""
+    if state.settings.redis_url:
+        return AffinityStore(state.cache, shared=True, capacity=0)
+    return AffinityStore.in_memory(settings_of(state.options.current).max_entries)
 
 
 def _make_journal(settings: Settings) -> Journal:
@@ -149,6 +158,7 @@ async def _startup() -> None:
     state.spawn(asyncio.to_thread(tokens.warm), "tokenizer-warm")
     await state.options.reload()
     state.every(settings.sync_frequency, state.options.reload, "options-sync")
+    state.affinity = _affinity_store(state)
     await state.channels.refresh()
     state.every(settings.sync_frequency, state.channels.refresh, "channel-sync")
     state.follow_changes()  # other workers' and nodes' admin writes, at once (Redis)

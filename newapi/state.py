@@ -17,6 +17,7 @@ from newapi.cache.base import Cache
 from newapi.cache.entities import EntityCache
 from newapi.config import Settings
 from newapi.errors import ServiceUnavailable
+from newapi.relay.affinity import AffinityStore
 from newapi.relay.credentials import AccessTokens
 from newapi.store.channels import ChannelCache
 from newapi.store.options import OptionStore
@@ -42,6 +43,9 @@ class AppState:
     http_session: aiohttp.ClientSession | None = None
     # OAuth access tokens minted from service-account channel keys (Vertex AI), per process.
     access_tokens: AccessTokens | None = None
+    # Conversation -> channel and key (channel affinity); replaced at start-up once the
+    # options tell its size, or by the shared Redis store.
+    affinity: AffinityStore = field(default_factory=AffinityStore.in_memory)
 
     @property
     def http(self) -> aiohttp.ClientSession:

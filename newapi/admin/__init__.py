@@ -7,6 +7,7 @@ from quart import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from newapi.admin import (
+        affinity,
         channel_keys,
         channel_tools,
         channels,
@@ -29,6 +30,7 @@ def blueprints() -> list[Blueprint]:
         channel_keys.bp,
         channel_tools.bp,
         options.bp,
+        affinity.bp,
         logs.bp,
         data.bp,
         redemptions.bp,

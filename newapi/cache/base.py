@@ -13,6 +13,11 @@ class Cache(Protocol):
 
     async def delete(self, *keys: str) -> None: ...
 
+    async def keys(self, prefix: str) -> list[str]:
+        """The live keys set with :meth:`set` that start with ``prefix`` (admin listings:
+        SCAN on Redis, never KEYS)."""
+        ...
+
     async def hit(self, key: str, window: int) -> int:
         """Count one event in the fixed window ``key`` (``window`` seconds); return the count."""
         ...

@@ -81,6 +81,14 @@ class MemoryCache:
             self._balances.pop(key, None)
             self._logs.pop(key, None)
 
+    async def keys(self, prefix: str) -> list[str]:
+        now = time.monotonic()
+        return [
+            key
+            for key, (expires, _) in self._data.items()
+            if key.startswith(prefix) and expires >= now
+        ]
+
     async def hit(self, key: str, window: int) -> int:
         now = time.monotonic()
         expires, count = self._counters.get(key, (0.0, 0))

@@ -67,6 +67,11 @@ TIMEOUT = 2.0
 CHANGES_CHANNEL = "newapi:changes"
 
 
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by a Redis glob (SCAN MATCH)."""
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
+
+
 class RedisCache:
     """The shared cache for several nodes. Redis errors become :class:`ServiceUnavailable`."""
 
@@ -104,6 +109,14 @@ class RedisCache:
             await self._redis.delete(*keys)
         except RedisError as exc:
             raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
+
+    async def keys(self, prefix: str) -> list[str]:
+        pattern = _glob_escape(prefix) + "*"
+        try:
+            found = [key async for key in self._redis.scan_iter(match=pattern, count=1000)]
+        except RedisError as exc:
+            raise ServiceUnavailable(f"cache unavailable: {type(exc).__name__}") from exc
+        return [key.decode(errors="replace") if isinstance(key, bytes) else key for key in found]
 
     async def hit(self, key: str, window: int) -> int:
         try:

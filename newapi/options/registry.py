@@ -10,15 +10,19 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from newapi.billing import ratios
 from newapi.errors import BadRequest
 from newapi.params import plain_int
+from newapi.routing.affinity import OPTION_DEFAULTS as AFFINITY_DEFAULTS
+from newapi.routing.affinity import PREFIX as AFFINITY
+
+T = TypeVar("T")
 
 
 class Kind(Enum):
@@ -29,6 +33,7 @@ class Kind(Enum):
     RATIO_MAP = "ratio_map"  # JSON object of non-negative numbers
     JSON_OBJECT = "json_object"
     JSON = "json"
+    JSON_ARRAY = "json_array"
     LIMIT_PAIRS = "limit_pairs"  # JSON object of [total, success], whole numbers >= 0
     STATUS_RANGES = "status_ranges"  # "401,500-599"
 
@@ -161,6 +166,19 @@ _SPEC: dict[str, tuple[Kind, str]] = {
     # realtime websockets (seconds; 0 turns the limit off)
     "RealtimeIdleTimeoutSeconds": (Kind.FLOAT, "300"),
     "RealtimeMaxSessionSeconds": (Kind.FLOAT, "3600"),
+    # channel affinity for prompt caches (newapi.routing.affinity)
+    AFFINITY + "enabled": (Kind.BOOL, AFFINITY_DEFAULTS[AFFINITY + "enabled"]),
+    AFFINITY + "switch_on_success": (Kind.BOOL, AFFINITY_DEFAULTS[AFFINITY + "switch_on_success"]),
+    AFFINITY + "keep_on_channel_disabled": (
+        Kind.BOOL,
+        AFFINITY_DEFAULTS[AFFINITY + "keep_on_channel_disabled"],
+    ),
+    AFFINITY + "max_entries": (Kind.INT, AFFINITY_DEFAULTS[AFFINITY + "max_entries"]),
+    AFFINITY + "default_ttl_seconds": (
+        Kind.INT,
+        AFFINITY_DEFAULTS[AFFINITY + "default_ttl_seconds"],
+    ),
+    AFFINITY + "rules": (Kind.JSON_ARRAY, AFFINITY_DEFAULTS[AFFINITY + "rules"]),
 }
 
 DEFAULTS: dict[str, str] = {key: default for key, (_, default) in _SPEC.items()}
@@ -265,6 +283,8 @@ def _check(kind: Kind | None, text: str) -> None:
             parsed, dict
         ):
             raise ValueError("a JSON object")
+        if kind is Kind.JSON_ARRAY and not isinstance(parsed, list):
+            raise ValueError("a JSON array")
         if kind is Kind.LIMIT_PAIRS:
             _check_limit_pairs(parsed)
         if kind is Kind.RATIO_MAP:
@@ -294,12 +314,16 @@ def _check_limit_pairs(parsed: dict[str, Any]) -> None:
             raise ValueError(f"{name} must map to [total, success], whole numbers >= 0")
 
 
+_JSON_KINDS = (Kind.RATIO_MAP, Kind.JSON_OBJECT, Kind.JSON, Kind.JSON_ARRAY, Kind.LIMIT_PAIRS)
+
+
 class Options:
     """An immutable snapshot of every option, with typed readers."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = {**DEFAULTS, **values}
         self._ranges: dict[str, list[tuple[int, int]]] = {}  # parsed once per snapshot
+        self._parsed: dict[str, Any] = {}
 
     def raw(self) -> dict[str, str]:
         return dict(self._values)
@@ -340,11 +364,18 @@ class Options:
             self._ranges[key] = ranges
         return ranges
 
+    def parsed(self, name: str, build: Callable[[Options], T]) -> T:
+        """``build(self)``, made once per snapshot and kept under ``name``: settings read on
+        every request are parsed once, not per request."""
+        if name not in self._parsed:
+            self._parsed[name] = build(self)
+        return self._parsed[name]
+
     @cached_property
     def _json(self) -> dict[str, Any]:
         parsed: dict[str, Any] = {}
         for key, (kind, default) in _SPEC.items():
-            if kind in (Kind.RATIO_MAP, Kind.JSON_OBJECT, Kind.JSON, Kind.LIMIT_PAIRS):
+            if kind in _JSON_KINDS:
                 try:
                     parsed[key] = json.loads(self._values.get(key, default))
                 except ValueError:

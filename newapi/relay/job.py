@@ -38,6 +38,7 @@ class Job:
     # How a stream ended (``status``, ``end_reason``, ``end_error``), logged as new-api does.
     stream_status: dict[str, str] | None = None
     key_index: int = 0  # which key of a multi-key channel served
+    affinity: dict[str, Any] | None = None  # admin_info.channel_affinity of the log
     _counted_prompt: int | None = None
 
     def counted_prompt(self) -> int:

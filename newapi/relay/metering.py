@@ -64,6 +64,8 @@ def _log_row(
     other["admin_info"] = {"use_channel": list(job.attempts.tried)}
     if channel.channel_info.get("is_multi_key"):
         other["admin_info"].update(is_multi_key=True, multi_key_index=job.key_index)
+    if job.affinity is not None:
+        other["admin_info"]["channel_affinity"] = job.affinity
     if job.stream_status is not None:
         other["stream_status"] = job.stream_status
     if usage.estimated:

@@ -30,6 +30,7 @@ from newapi.protocol.convert import StreamError
 from newapi.protocol.depth import MAX_DEPTH, too_deep
 from newapi.protocol.tokens import estimate_text
 from newapi.protocol.usage import Usage
+from newapi.relay.affinity import lookup_for, settings_of
 from newapi.relay.auth import Caller, check_model_allowed
 from newapi.relay.health import report_failure
 from newapi.relay.job import Job
@@ -37,6 +38,7 @@ from newapi.relay.metering import settle
 from newapi.relay.stream import events
 from newapi.relay.translate import StreamTranslator, Translator
 from newapi.relay.upstream import BodyBuilder, Opened, candidates, open_upstream
+from newapi.routing.affinity import log_info
 from newapi.routing.groups import AUTO, group_of, serving_groups
 from newapi.routing.index import RoutingIndex
 from newapi.state import AppState
@@ -246,7 +248,11 @@ async def open_for_job(
         content_type=content_type,
         gemini_action=gemini_action,
     )
+    settings = settings_of(options)
     try:
+        found = await lookup_for(
+            state.affinity, settings, state.channels.index, job, call.caller_headers
+        )
         opened = await open_upstream(
             state.http,
             state.channels.index,
@@ -263,11 +269,16 @@ async def open_for_job(
             turns=state.channels.next_turn,
             idle_timeout=float(state.settings.streaming_timeout) if job.stream else None,
             tokens=state.access_tokens,
+            prefer=found.preference if found is not None else None,
         )
     except BaseException:
         await settle(state, job, None, None)
         raise
     job.key_index = opened.key_index
+    if found is not None:  # channel affinity: remember who served, off the answer's path
+        job.affinity = log_info(found.match, found.preference, opened.channel.id)
+        record = state.affinity.record(settings, found, opened.channel, opened.key_index)
+        state.spawn(record, "channel-affinity")
     _follow_group(state, job, opened)
     return opened
 

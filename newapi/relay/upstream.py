@@ -21,8 +21,9 @@ from newapi.adaptors.registry import adaptor_for
 from newapi.errors import InvalidRelayRequest, NoAvailableChannel, UpstreamFailed
 from newapi.relay.auth import Caller
 from newapi.relay.credentials import AccessTokens, TokenExchangeFailed
+from newapi.routing.affinity import Preference, preferred_channel, preferred_key
 from newapi.routing.groups import AUTO, chained_tiers
-from newapi.routing.index import ChannelSnapshot, RoutingIndex
+from newapi.routing.index import ChannelSnapshot, RoutingIndex, Tier
 from newapi.routing.retry import Failure, should_retry
 from newapi.routing.select import pick
 
@@ -120,9 +121,11 @@ async def open_upstream(
     turns: Turns | None = None,
     idle_timeout: float | None = None,
     tokens: AccessTokens | None = None,
+    prefer: Preference | None = None,
 ) -> Opened:
     """Attempt channels until one answers below 400; ``idle_timeout`` (streams) bounds every
-    wait for upstream bytes, the response headers included."""
+    wait for upstream bytes, the response headers included. ``prefer`` (channel affinity) is
+    tried first when it is still a candidate; failover after it is unchanged."""
     tiers = candidates(index, caller, model)
     limits = None
     if idle_timeout is not None:
@@ -135,7 +138,10 @@ async def open_upstream(
         )
     allowed = 1 if caller.forced_channel is not None else retry_times + 1
     for _ in range(allowed):
-        channel_id = pick(tiers, attempts.exhausted(index), random.randrange)
+        excluded = attempts.exhausted(index)
+        first = prefer if prefer is not None and not attempts.tried else None
+        channel_id = _affinity_channel(tiers, excluded, first)
+        channel_id = channel_id or pick(tiers, excluded, random.randrange)
         if channel_id is None:
             break
         channel = index.channel(channel_id)
@@ -147,9 +153,8 @@ async def open_upstream(
                 0, f"channel type {channel.type if channel else '?'} unsupported"
             )
             continue
-        turn = turns(channel.id) if turns is not None and is_polling(channel) else None
         skip = attempts.keys.get(channel.id, set())
-        key_index, key = pick_key(channel, random.randrange, turn, skip)
+        key_index, key = _affinity_key(channel, skip, first) or _next_key(channel, skip, turns)
         attempts.record(channel.id, key_index)
         attempt = replace(call, upstream_model=upstream_model, key=key)
         opened = await _attempt(
@@ -161,7 +166,34 @@ async def open_upstream(
             on_failure(channel, attempts.last)
         if attempts.last is not None and not should_retry(attempts.last, retry_ranges):
             break
+        if first is not None and first.skip_retry_on_failure and channel.id == first.channel_id:
+            break  # the affinity rule asks to answer its channel's error rather than move on
     raise _final_error(attempts)
+
+
+def _next_key(channel: ChannelSnapshot, skip: set[int], turns: Turns | None) -> tuple[int, str]:
+    turn = turns(channel.id) if turns is not None and is_polling(channel) else None
+    return pick_key(channel, random.randrange, turn, skip)
+
+
+# ---- channel affinity (newapi.routing.affinity): the remembered channel and key first ----------
+
+
+def _affinity_channel(
+    tiers: list[Tier], excluded: set[int], first: Preference | None
+) -> int | None:
+    return preferred_channel(tiers, excluded, first.remembered) if first is not None else None
+
+
+def _affinity_key(
+    channel: ChannelSnapshot, skip: set[int], first: Preference | None
+) -> tuple[int, str] | None:
+    if first is None or channel.id != first.remembered.channel_id:
+        return None
+    return preferred_key(key_choices(channel), first.remembered, skip)
+
+
+# ---- end of channel affinity -------------------------------------------------------------------
 
 
 async def _attempt(

@@ -34,6 +34,18 @@ async def test_set_get_delete(cache: Cache) -> None:
     assert await cache.get("a") is None and await cache.get("b") is None
 
 
+async def test_keys_by_prefix_taken_literally(cache: Cache) -> None:
+    await cache.set("aff:r*1:x", b"1", ttl=10)
+    await cache.set("aff:r*1:y", b"1", ttl=10)
+    await cache.set("aff:r21:z", b"1", ttl=10)  # "*" must not match as a glob
+    await cache.set("aff:gone", b"1", ttl=0.05)
+    await cache.set("other", b"1", ttl=10)
+    await asyncio.sleep(0.1)
+    assert sorted(await cache.keys("aff:r*1:")) == ["aff:r*1:x", "aff:r*1:y"]
+    assert sorted(await cache.keys("aff:")) == ["aff:r*1:x", "aff:r*1:y", "aff:r21:z"]
+    assert await cache.keys("none:") == []
+
+
 async def test_ttl_expires(cache: Cache) -> None:
     await cache.set("short", b"x", ttl=0.2)
     assert await cache.get("short") == b"x"
