@@ -48,6 +48,7 @@ from newapi.relay.credentials import AccessTokens
 from newapi.relay.monitor import TICK_SECONDS, ChannelMonitor
 from newapi.state import EXTENSION, AppState, app_state
 from newapi.store.balances import balance_loaders
+from newapi.billing.price_table import PriceTable
 from newapi.store.options import OptionStore
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,8 @@ async def _startup() -> None:
     _drain_on_sigterm()
     # Load the tokenizer vocabularies once, in a thread, without delaying start-up (~0.6 s).
     state.spawn(asyncio.to_thread(tokens.warm), "tokenizer-warm")
+    # The packaged model price table: imported once per process (~0.2 s), off the event loop.
+    state.options.use_prices(await asyncio.to_thread(PriceTable.packaged))
     await state.options.reload()
     state.every(settings.sync_frequency, state.options.reload, "options-sync")
     await state.channels.refresh()

@@ -14,11 +14,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newapi.billing import ratios
 from newapi.errors import BadRequest
 from newapi.params import plain_int
+
+if TYPE_CHECKING:
+    from newapi.billing.price_table import PriceTable
 
 
 class Kind(Enum):
@@ -295,11 +298,22 @@ def _check_limit_pairs(parsed: dict[str, Any]) -> None:
 
 
 class Options:
-    """An immutable snapshot of every option, with typed readers."""
+    """An immutable snapshot of every option, with typed readers.
 
-    def __init__(self, values: Mapping[str, str]) -> None:
+    ``prices`` is the packaged model price table billing falls back on for models the ratio
+    options do not list (:mod:`newapi.billing.price_table`); ``None`` prices from the options
+    alone.
+    """
+
+    def __init__(self, values: Mapping[str, str], prices: PriceTable | None = None) -> None:
         self._values = {**DEFAULTS, **values}
+        self._stored = frozenset(values)
         self._ranges: dict[str, list[tuple[int, int]]] = {}  # parsed once per snapshot
+        self.prices = prices
+
+    def is_stored(self, key: str) -> bool:
+        """Whether ``key`` was saved (by an admin or setup) rather than left at its default."""
+        return key in self._stored
 
     def raw(self) -> dict[str, str]:
         return dict(self._values)

@@ -17,11 +17,14 @@ from newapi.billing.prices import (
 )
 from newapi.errors import PriceNotConfigured
 from newapi.options import Options
+from tests.support.prices import packaged_prices
 
 
 def options(**values: Any) -> Options:
-    """Default options with some keys replaced (maps given as Python objects)."""
-    return Options({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
+    """Default options with some keys replaced (maps given as Python objects), carrying the
+    packaged price table as the gateway's do."""
+    stored = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    return Options(stored, packaged_prices())
 
 
 def test_gpt_4o_from_the_default_options() -> None:
@@ -201,12 +204,14 @@ def test_a_zero_ratio_is_a_free_model_not_an_unset_one() -> None:
     ],
 )
 def test_completion_ratio_rules(model: str, configured: float | None, expected: float) -> None:
-    opts = options(CompletionRatio={} if configured is None else {model: configured})
+    # new-api's rules apply to models the price table does not know: no table here
+    opts = Options({"CompletionRatio": json.dumps({} if configured is None else {model: configured})})
     assert completion_ratio(opts, model) == pytest.approx(expected)
 
 
-def test_completion_ratio_defaults_come_from_the_option_map() -> None:
-    assert price_for(options(), "deepseek-chat", "default", "default").completion_ratio == 4
+def test_completion_ratio_comes_from_the_option_map() -> None:
+    configured = options(ModelRatio={"m": 1}, CompletionRatio={"m": 4})
+    assert price_for(configured, "m", "default", "default").completion_ratio == 4
 
 
 def test_unknown_cache_ratios_default_to_1_and_1_25() -> None:
