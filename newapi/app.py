@@ -26,6 +26,7 @@ from newapi.billing.journal import Journal
 from newapi.billing.journal_file import FileJournal
 from newapi.billing.journal_redis import RENEW_SECONDS, RedisJournal
 from newapi.billing.ledger import QuotaLedger
+from newapi.billing.price_table import PriceTable
 from newapi.billing.writer import UsageWriter
 from newapi.cache import Cache, MemoryCache, RedisCache
 from newapi.cache.entities import EntityCache
@@ -48,7 +49,6 @@ from newapi.relay.credentials import AccessTokens
 from newapi.relay.monitor import TICK_SECONDS, ChannelMonitor
 from newapi.state import EXTENSION, AppState, app_state
 from newapi.store.balances import balance_loaders
-from newapi.billing.price_table import PriceTable
 from newapi.store.options import OptionStore
 
 log = logging.getLogger(__name__)

@@ -205,7 +205,8 @@ def test_a_zero_ratio_is_a_free_model_not_an_unset_one() -> None:
 )
 def test_completion_ratio_rules(model: str, configured: float | None, expected: float) -> None:
     # new-api's rules apply to models the price table does not know: no table here
-    opts = Options({"CompletionRatio": json.dumps({} if configured is None else {model: configured})})
+    ratios = {} if configured is None else {model: configured}
+    opts = Options({"CompletionRatio": json.dumps(ratios)})
     assert completion_ratio(opts, model) == pytest.approx(expected)
 
 
