@@ -39,8 +39,8 @@ table is immutable but for a bounded memo of name matches; the app owns one per 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -110,6 +110,7 @@ class TableRatios:
     create_cache_ratio: float | None
     create_cache_1h_ratio: float | None
     input_usd_per_mtok: Decimal
+    time_of_day: bool = False  # the price changes with the hour (off-peak discounts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,10 @@ class PriceTable:
         if found is None:
             return None
         owner, info = found
-        return ratios_of(info.get_prices(at or datetime.now(UTC)), info.id, owner.id)
+        ratios = ratios_of(info.get_prices(at or datetime.now(UTC)), info.id, owner.id)
+        if ratios is not None and _hourly(info):
+            ratios = replace(ratios, time_of_day=True)
+        return ratios
 
     def first_party_models(self) -> Iterator[str]:
         """The ids of every model of the :data:`FIRST_PARTY` providers, in that order."""
@@ -190,6 +194,41 @@ class PriceTable:
         return None
 
 
+RATIO_OPTIONS = ("ModelRatio", "CompletionRatio", "CacheRatio", "CreateCacheRatio")
+
+
+def with_table_ratios(
+    maps: Mapping[str, Mapping[str, float]],
+    table: PriceTable,
+    names: Iterable[str],
+    at: datetime | None = None,
+) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """The ratio option maps (:data:`RATIO_OPTIONS`) with the table's ratios written in for
+    ``names``, and the names written.
+
+    An entry for a name the table prices is replaced; every other entry is kept. A price that
+    changes with the hour (DeepSeek's off-peak discount) is not written: frozen in an option it
+    would be wrong half the day, so the table keeps pricing it live.
+    """
+    updated = {key: dict(maps.get(key, {})) for key in RATIO_OPTIONS}
+    written: list[str] = []
+    for name in dict.fromkeys(names):
+        ratios = table.lookup(name, at=at)
+        if ratios is None or ratios.time_of_day:
+            continue
+        values = (
+            ratios.model_ratio,
+            ratios.completion_ratio,
+            ratios.cache_ratio,
+            ratios.create_cache_ratio,
+        )
+        for key, value in zip(RATIO_OPTIONS, values, strict=True):
+            if value is not None:
+                updated[key][name] = value
+        written.append(name)
+    return updated, written
+
+
 def provider_for_channel_type(channel_type: int) -> str | None:
     """The genai-prices provider id of a new-api channel type, when the table has one."""
     return CHANNEL_PROVIDERS.get(channel_type)
@@ -218,6 +257,11 @@ def ratios_of(price: ModelPrice, model_id: str, provider_id: str) -> TableRatios
         ),
         input_usd_per_mtok=input_price,
     )
+
+
+def _hourly(info: ModelInfo) -> bool:
+    prices = info.prices if isinstance(info.prices, list) else ()
+    return any(type(price.constraint).__name__ == "TimeOfDateConstraint" for price in prices)
 
 
 def _base(value: object) -> Decimal | None:

@@ -138,6 +138,8 @@ _SPEC: dict[str, tuple[Kind, str]] = {
     "AutoGroups": (Kind.JSON, "[]"),
     "DefaultUseAutoGroup": (Kind.BOOL, "false"),
     "ExposeRatioEnabled": (Kind.BOOL, "false"),
+    # where POST /api/option/price_table/update pulls price data from ("": genai-prices' own)
+    "PriceTableUpdateURL": (Kind.TEXT, ""),
     # relay and channel health
     "RetryTimes": (Kind.INT, "0"),
     "AutomaticDisableChannelEnabled": (Kind.BOOL, "false"),
