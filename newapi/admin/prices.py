@@ -51,7 +51,7 @@ async def reset_model_ratio() -> Response:
 @root_required
 async def update_price_table() -> Response:
     body = await read_body() if await request.get_data(cache=True) else None
-    url = (body.str("url").strip() if body else "") or _configured_url(app_state().options)
+    url = (body.str("url").strip() if body else "") or _configured_url(app_state().options.current)
     if not url.startswith(("http://", "https://")):
         raise BadRequest("url must be an http:// or https:// address")
     table = await fetch_price_table(url)
