@@ -131,6 +131,9 @@ class PriceTable:
         self._providers = {provider.id: provider for provider in providers}
         self._all = list(providers)
         self._memo: dict[tuple[str | None, str], tuple[Provider, ModelInfo] | None] = {}
+        # ratios per resolved price object (they live as long as the table): the conversion
+        # reads genai-prices' lazy attributes, ~50 us, too slow to redo on every request
+        self._converted: dict[tuple[str, str, int], TableRatios | None] = {}
         self.info = TableInfo(
             source=source,
             version=version,
@@ -158,10 +161,14 @@ class PriceTable:
         if found is None:
             return None
         owner, info = found
-        ratios = ratios_of(info.get_prices(at or datetime.now(UTC)), info.id, owner.id)
-        if ratios is not None and _hourly(info):
-            ratios = replace(ratios, time_of_day=True)
-        return ratios
+        price = info.get_prices(at or datetime.now(UTC))
+        key = (owner.id, info.id, id(price))
+        if key not in self._converted:
+            ratios = ratios_of(price, info.id, owner.id)
+            if ratios is not None and _hourly(info):
+                ratios = replace(ratios, time_of_day=True)
+            self._converted[key] = ratios
+        return self._converted[key]
 
     def first_party_models(self) -> Iterator[str]:
         """The ids of every model of the :data:`FIRST_PARTY` providers, in that order."""
