@@ -26,6 +26,7 @@ from newapi.billing.journal import Journal
 from newapi.billing.journal_file import FileJournal
 from newapi.billing.journal_redis import RENEW_SECONDS, RedisJournal
 from newapi.billing.ledger import QuotaLedger
+from newapi.billing.price_table import PriceTable
 from newapi.billing.writer import UsageWriter
 from newapi.cache import Cache, MemoryCache, RedisCache
 from newapi.cache.entities import EntityCache
@@ -156,6 +157,8 @@ async def _startup() -> None:
     _drain_on_sigterm()
     # Load the tokenizer vocabularies once, in a thread, without delaying start-up (~0.6 s).
     state.spawn(asyncio.to_thread(tokens.warm), "tokenizer-warm")
+    # The packaged model price table: imported once per process (~0.2 s), off the event loop.
+    state.options.use_prices(await asyncio.to_thread(PriceTable.packaged))
     await state.options.reload()
     state.every(settings.sync_frequency, state.options.reload, "options-sync")
     state.affinity = _affinity_store(state)

@@ -13,6 +13,7 @@ The admin API (new-api's convention) answers most logical errors with HTTP 200 a
     ├── Conflict              409  duplicate name or key
     ├── PayloadTooLarge       413  body over MAX_REQUEST_BODY_MB
     ├── RateLimited           429  a rate limit was hit
+    ├── PriceDataUnavailable  502  newer price data could not be fetched or read
     └── ServiceUnavailable    503  a dependency (database, cache) is down
 """
 
@@ -75,6 +76,11 @@ class RateLimited(GatewayError):
     status = 429
     admin_status = 429
     code = "rate_limited"
+
+
+class PriceDataUnavailable(GatewayError):
+    status = 502
+    code = "price_data_unavailable"
 
 
 class ServiceUnavailable(GatewayError):

@@ -15,6 +15,7 @@ from quart import Blueprint, Response
 from newapi.admin.audit import audit
 from newapi.admin.respond import json_response, ok, read_body
 from newapi.auth.guards import admin_required, authenticate, root_required
+from newapi.billing.prices import Price, PriceNotSet, price_for, price_source, table_ratios
 from newapi.errors import BadRequest, Forbidden, Unauthorized
 from newapi.models import Channel
 from newapi.models.channel import CHANNEL_ENABLED
@@ -167,23 +168,42 @@ def group_ratios(opts: Options, user_group: str, usable: dict[str, str]) -> dict
 
 
 def pricing_row(model: str, offer: ModelOffer, groups: list[str], opts: Options) -> dict[str, Any]:
-    """One Pricing entry. A model with neither a price nor a ratio reads quota_type 0, ratio 0."""
-    prices = opts.ratio_map("ModelPrice")
+    """One Pricing entry, priced as the relay prices (options, then the packaged price table).
+
+    A model with no price reads quota_type 0, ratio 0; ``price_source`` (newapi's addition)
+    says where the price comes from: ``option``, ``default``, ``table`` or ``null``.
+    """
+    try:
+        price: Price | None = price_for(opts, model, "", "")
+    except PriceNotSet:
+        price = None
     row: dict[str, Any] = {"model_name": model, "quota_type": 0, "model_ratio": 0.0}
-    if model in prices:
-        row.update(quota_type=1, model_price=prices[model], completion_ratio=0.0)
-    else:
+    if price is None:
         completion = opts.ratio_map("CompletionRatio").get(model, DEFAULT_COMPLETION_RATIO)
+        row.update(model_price=0.0, completion_ratio=completion)
+    elif price.model_price is not None:
+        row.update(quota_type=1, model_price=price.model_price, completion_ratio=0.0)
+    else:
         row.update(
-            model_ratio=opts.ratio_map("ModelRatio").get(model, 0.0),
+            model_ratio=price.model_ratio,
             model_price=0.0,
-            completion_ratio=completion,
+            completion_ratio=price.completion_ratio,
         )
     for name, option in _OPTIONAL_RATIOS.items():
         ratios = opts.ratio_map(option)
         if model in ratios:
             row[name] = ratios[model]
-    row.update(owner_by="", enable_groups=groups, supported_endpoint_types=offer.endpoints)
+    table = table_ratios(opts, model) if price is not None and price.model_price is None else None
+    if table is not None:
+        for name in ("cache_ratio", "create_cache_ratio"):
+            if name not in row and getattr(table, name) is not None:
+                row[name] = getattr(table, name)
+    row.update(
+        owner_by="",
+        enable_groups=groups,
+        supported_endpoint_types=offer.endpoints,
+        price_source=price_source(opts, model),
+    )
     return row
 
 

@@ -1,17 +1,24 @@
-"""The price of one call: every ratio billing needs, read once from the option maps (pure).
+"""The price of one call: every ratio billing needs, from the options and the price table (pure).
 
 :func:`price_for` resolves a model name and the caller's groups against a snapshot of the
-options, with new-api's rules:
+options (and the packaged price table the snapshot carries), with new-api's rules:
 
-- ``ModelPrice`` (USD per call) wins over ``ModelRatio``: a model in both is billed per call.
-- A model in neither map raises :class:`PriceNotSet` (the relay answers 400
+- Precedence, field by field: an entry in the option maps (what the admin configured, or a
+  hand-typed default) wins; then the packaged price table (:mod:`newapi.billing.price_table`,
+  genai-prices' published $/MTok as ratios, at the time of the call); then the defaults below.
+- ``ModelPrice`` (USD per call) wins over ``ModelRatio`` and the table: billed per call.
+- A model in neither map nor the table raises :class:`PriceNotSet` (the relay answers 400
   ``model_price_error``), unless ``SelfUseModeEnabled`` is on or the user accepts unset models
   (:func:`accepts_unset_models`): then the ratio is 37.5 and the call is billed and logged as
   any other, as new-api (``GetModelRatio`` answers 37.5 for an unknown name; self-use mode
   turns that miss into a hit).
 - Completion ratio: new-api's hardcoded rules (§3 of the relay reference). A *locked* rule beats
-  the ``CompletionRatio`` map; an unlocked one only fills in when the map has no entry; names
-  containing "/" (provider-prefixed) read the map first. Locked: gpt-4o-2024-05-13 3, gpt-5 (no
+  the ``CompletionRatio`` map; an unlocked one only fills in when neither the map nor the table
+  has an entry; names containing "/" (provider-prefixed) read the map first. The table beats a
+  lock: a lock is new-api's guard against stale hand-typed maps, written from the same
+  published prices the table carries; where the two differ the lock is the stale one
+  (mistral-medium: locked 3, published $0.40/$2.00 = 5), and the table's completion ratio is
+  always the pair of the model ratio it gives. Locked: gpt-4o-2024-05-13 3, gpt-5 (no
   dot) 8, gpt-5.4 6, gpt-5.4-nano 6.25, gpt-4.5-preview 2, gpt-4-turbo/*-1106 3, gpt-3.5-turbo and
   *0125 3, gpt-3.5 *1106 2, other gpt-3.5 4/3, o1*/o3* 4, chatgpt-4o-latest 3, claude-3* and
   claude-{sonnet,opus,haiku}-4* 5, mistral-* 3, gemini-1.5/2.0 4. Unlocked: *-all/*-gizmo-* 2,
@@ -21,8 +28,9 @@ options, with new-api's rules:
   Two deliberate readings: the gpt-3.5 rules are checked before the generic gpt-* rule (newer
   new-api checks them after it, which leaves them dead), and dotted gpt-5.x models other than
   5.4 keep gpt-5's 8 but unlocked, so an admin's entry wins.
-- Cache read ratio from ``CacheRatio``, else 1; cache write (5 minutes) from
-  ``CreateCacheRatio``, else 1.25; a 1-hour write costs the 5-minute ratio x 1.6.
+- Cache read ratio from ``CacheRatio``, else the table, else 1; cache write (5 minutes) from
+  ``CreateCacheRatio``, else the table, else 1.25; a 1-hour write costs the configured 5-minute
+  ratio x 1.6, else the table's 1-hour price, else the 5-minute ratio x 1.6.
 - Group ratio: ``GroupGroupRatio[user_group][using_group]`` when set (logged as
   ``user_group_ratio``), else ``GroupRatio[using_group]``, else 1.
 - Audio ratio from ``AudioRatio`` (``None`` when unset: the audio path is off), audio completion
@@ -37,11 +45,13 @@ from __future__ import annotations
 import math
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
+from newapi.billing.price_table import TableRatios
 from newapi.errors import PriceNotConfigured
 from newapi.options.registry import Options
 from newapi.protocol.gemini import thinking_suffix
@@ -98,10 +108,12 @@ def price_for(
     user_group: str,
     *,
     accept_unset: bool = False,
+    at: datetime | None = None,
 ) -> Price:
     """The price of ``model`` for a caller in ``user_group`` spending from ``using_group``.
 
-    ``accept_unset`` is the user setting ``accept_unset_ratio_model``.
+    ``accept_unset`` is the user setting ``accept_unset_ratio_model``; ``at`` the time whose
+    table prices apply (now when omitted: DeepSeek's off-peak hours, dated price changes).
     """
     group_ratio, user_group_ratio = _group_ratio(options, using_group, user_group)
     model_price = _lookup(options, "ModelPrice", model)
@@ -115,12 +127,41 @@ def price_for(
             model_price=model_price,
             user_group_ratio=user_group_ratio,
         )
+    table = table_ratios(options, model, at)
     model_ratio = _lookup(options, "ModelRatio", model)
+    if model_ratio is None and table is not None:
+        model_ratio = table.model_ratio
     if model_ratio is None:
         if not (accept_unset or options.bool("SelfUseModeEnabled")):
             raise PriceNotSet(model)
         model_ratio = SELF_USE_MODEL_RATIO
-    return _token_price(options, model, model_ratio, group_ratio, user_group_ratio)
+    return _token_price(options, model, model_ratio, table, (group_ratio, user_group_ratio))
+
+
+PriceSource = Literal["option", "default", "table"]
+
+
+def price_source(options: Options, model: str, at: datetime | None = None) -> PriceSource | None:
+    """Where ``model``'s base price comes from: an option the admin saved (``option``), a
+    hand-typed option default (``default``), the packaged table (``table``), or nowhere."""
+    for key in ("ModelPrice", "ModelRatio"):
+        if _lookup(options, key, model) is not None:
+            return "option" if options.is_stored(key) else "default"
+    return "table" if table_ratios(options, model, at) is not None else None
+
+
+def table_ratios(options: Options, model: str, at: datetime | None = None) -> TableRatios | None:
+    """The price table's ratios for ``model`` (a Gemini thinking variant as its base model),
+    or ``None`` when the snapshot carries no table or the table lacks the model."""
+    table = options.prices
+    if table is None:
+        return None
+    found = table.lookup(model, at=at)
+    if found is None and model.startswith("gemini-"):
+        base, thinking = thinking_suffix(model)
+        if thinking is not None:
+            found = table.lookup(base, at=at)
+    return found
 
 
 def accepts_unset_models(setting: Any) -> bool:
@@ -138,19 +179,23 @@ def _token_price(
     options: Options,
     model: str,
     model_ratio: float,
-    group_ratio: float,
-    user_group_ratio: float | None,
+    table: TableRatios | None,
+    groups: tuple[float, float | None],
 ) -> Price:
-    create = _lookup(options, "CreateCacheRatio", model)
-    create = DEFAULT_CREATE_CACHE_RATIO if create is None else create
-    cache = _lookup(options, "CacheRatio", model)
+    group_ratio, user_group_ratio = groups
+    create, create_1h = _create_cache_ratios(options, model, table)
+    cache = _first(
+        _lookup(options, "CacheRatio", model),
+        table.cache_ratio if table is not None else None,
+        DEFAULT_CACHE_RATIO,
+    )
     audio_completion = _lookup(options, "AudioCompletionRatio", model)
     return Price(
         model_ratio=model_ratio,
-        completion_ratio=completion_ratio(options, model),
-        cache_ratio=DEFAULT_CACHE_RATIO if cache is None else cache,
+        completion_ratio=_completion_ratio(options, model, table),
+        cache_ratio=cache,
         create_cache_ratio=create,
-        create_cache_1h_ratio=float(Decimal(repr(create)) * ONE_HOUR_CACHE_MULTIPLIER),
+        create_cache_1h_ratio=create_1h,
         group_ratio=group_ratio,
         audio_ratio=_lookup(options, "AudioRatio", model),
         audio_completion_ratio=1.0 if audio_completion is None else audio_completion,
@@ -158,15 +203,40 @@ def _token_price(
     )
 
 
-def completion_ratio(options: Options, model: str) -> float:
-    """The output-token multiplier: locked rule, else the config map, else the unlocked rule."""
+def _create_cache_ratios(
+    options: Options, model: str, table: TableRatios | None
+) -> tuple[float, float]:
+    """The 5-minute and 1-hour cache-write ratios (see the module docstring)."""
+    configured = _lookup(options, "CreateCacheRatio", model)
+    if configured is None and table is not None and table.create_cache_ratio is not None:
+        create = table.create_cache_ratio
+        if table.create_cache_1h_ratio is not None:
+            return create, table.create_cache_1h_ratio
+    else:
+        create = DEFAULT_CREATE_CACHE_RATIO if configured is None else configured
+    return create, float(Decimal(repr(create)) * ONE_HOUR_CACHE_MULTIPLIER)
+
+
+def completion_ratio(options: Options, model: str, at: datetime | None = None) -> float:
+    """The output-token multiplier: the config map for provider-prefixed names, then a locked
+    rule (the table's ratio when it has one), the config map, the table, the unlocked rule."""
+    return _completion_ratio(options, model, table_ratios(options, model, at))
+
+
+def _completion_ratio(options: Options, model: str, table: TableRatios | None) -> float:
     configured = _lookup(options, "CompletionRatio", model)
     if "/" in model and configured is not None:
         return configured
+    from_table = table.completion_ratio if table is not None else None
     ratio, locked = hardcoded_completion_ratio(model)
-    if locked or configured is None:
-        return ratio
-    return configured
+    if locked:
+        return ratio if from_table is None else from_table
+    return _first(configured, from_table, ratio)
+
+
+def _first(*values: float | None) -> float:
+    """The first value that is set (the last one always is)."""
+    return next(value for value in values if value is not None)
 
 
 def hardcoded_completion_ratio(model: str) -> tuple[float, bool]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from newapi.billing import ratios
 from newapi.errors import BadRequest
@@ -23,6 +23,9 @@ from newapi.routing.affinity import OPTION_DEFAULTS as AFFINITY_DEFAULTS
 from newapi.routing.affinity import PREFIX as AFFINITY
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from newapi.billing.price_table import PriceTable
 
 
 class Kind(Enum):
@@ -140,6 +143,8 @@ _SPEC: dict[str, tuple[Kind, str]] = {
     "AutoGroups": (Kind.JSON, "[]"),
     "DefaultUseAutoGroup": (Kind.BOOL, "false"),
     "ExposeRatioEnabled": (Kind.BOOL, "false"),
+    # where POST /api/option/price_table/update pulls price data from ("": genai-prices' own)
+    "PriceTableUpdateURL": (Kind.TEXT, ""),
     # relay and channel health
     "RetryTimes": (Kind.INT, "0"),
     "AutomaticDisableChannelEnabled": (Kind.BOOL, "false"),
@@ -318,12 +323,23 @@ _JSON_KINDS = (Kind.RATIO_MAP, Kind.JSON_OBJECT, Kind.JSON, Kind.JSON_ARRAY, Kin
 
 
 class Options:
-    """An immutable snapshot of every option, with typed readers."""
+    """An immutable snapshot of every option, with typed readers.
 
-    def __init__(self, values: Mapping[str, str]) -> None:
+    ``prices`` is the packaged model price table billing falls back on for models the ratio
+    options do not list (:mod:`newapi.billing.price_table`); ``None`` prices from the options
+    alone.
+    """
+
+    def __init__(self, values: Mapping[str, str], prices: PriceTable | None = None) -> None:
         self._values = {**DEFAULTS, **values}
+        self._stored = frozenset(values)
         self._ranges: dict[str, list[tuple[int, int]]] = {}  # parsed once per snapshot
         self._parsed: dict[str, Any] = {}
+        self.prices = prices
+
+    def is_stored(self, key: str) -> bool:
+        """Whether ``key`` was saved (by an admin or setup) rather than left at its default."""
+        return key in self._stored
 
     def raw(self) -> dict[str, str]:
         return dict(self._values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,15 +14,20 @@ from newapi.billing.prices import (
     PriceNotSet,
     accepts_unset_models,
     completion_ratio,
+    hardcoded_completion_ratio,
     price_for,
+    price_source,
 )
 from newapi.errors import PriceNotConfigured
 from newapi.options import Options
+from tests.support.prices import packaged_prices
 
 
 def options(**values: Any) -> Options:
-    """Default options with some keys replaced (maps given as Python objects)."""
-    return Options({k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()})
+    """Default options with some keys replaced (maps given as Python objects), carrying the
+    packaged price table as the gateway's do."""
+    stored = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    return Options(stored, packaged_prices())
 
 
 def test_gpt_4o_from_the_default_options() -> None:
@@ -201,12 +207,15 @@ def test_a_zero_ratio_is_a_free_model_not_an_unset_one() -> None:
     ],
 )
 def test_completion_ratio_rules(model: str, configured: float | None, expected: float) -> None:
-    opts = options(CompletionRatio={} if configured is None else {model: configured})
+    # new-api's rules apply to models the price table does not know: no table here
+    ratios = {} if configured is None else {model: configured}
+    opts = Options({"CompletionRatio": json.dumps(ratios)})
     assert completion_ratio(opts, model) == pytest.approx(expected)
 
 
-def test_completion_ratio_defaults_come_from_the_option_map() -> None:
-    assert price_for(options(), "deepseek-chat", "default", "default").completion_ratio == 4
+def test_completion_ratio_comes_from_the_option_map() -> None:
+    configured = options(ModelRatio={"m": 1}, CompletionRatio={"m": 4})
+    assert price_for(configured, "m", "default", "default").completion_ratio == 4
 
 
 def test_unknown_cache_ratios_default_to_1_and_1_25() -> None:
@@ -294,3 +303,96 @@ def test_price_is_frozen() -> None:
     price = Price(model_ratio=1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         price.model_ratio = 2  # type: ignore[misc]
+
+
+# ---- the packaged price table ------------------------------------------------------------------
+
+NOON = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["claude-opus-4-8", "gpt-5.5", "gemini-3-pro-preview", "grok-4", "deepseek-chat", "o3"],
+)
+def test_coding_agents_models_are_priced_out_of_the_box(model: str) -> None:
+    table = packaged_prices().lookup(model, at=NOON)
+    price = price_for(options(), model, "default", "default", at=NOON)
+    assert table is not None and price.model_ratio == table.model_ratio > 0
+    assert price.completion_ratio == table.completion_ratio
+    assert price.cache_ratio == table.cache_ratio
+    assert price_source(options(), model, at=NOON) == "table"
+
+
+def test_claude_opus_4_8_cache_write_ratios_come_from_the_table() -> None:
+    price = price_for(options(), "claude-opus-4-8", "default", "default")
+    # Anthropic: $5 in, $25 out, $0.50 cache read, $6.25 / $10 5-minute / 1-hour writes
+    table = packaged_prices().lookup("claude-opus-4-8")
+    assert table is not None
+    assert (price.create_cache_ratio, price.create_cache_1h_ratio) == (
+        table.create_cache_ratio,
+        table.create_cache_1h_ratio,
+    )
+
+
+def test_an_admins_option_beats_the_table() -> None:
+    opts = options(
+        ModelRatio={"claude-opus-4-8": 9},
+        CacheRatio={"claude-opus-4-8": 0.5},
+        CreateCacheRatio={"claude-opus-4-8": 2},
+    )
+    price = price_for(opts, "claude-opus-4-8", "default", "default")
+    assert (price.model_ratio, price.cache_ratio, price.create_cache_ratio) == (9, 0.5, 2)
+    assert price.create_cache_1h_ratio == pytest.approx(3.2)  # the configured write x 1.6
+    assert price_source(opts, "claude-opus-4-8") == "option"
+
+
+def test_a_per_call_price_beats_the_table() -> None:
+    opts = options(ModelPrice={"gpt-5.5": 0.1})
+    price = price_for(opts, "gpt-5.5", "default", "default")
+    assert (price.model_price, price.model_ratio, price.quota_type) == (0.1, 0.0, 1)
+
+
+def test_unlocked_completion_ratio_option_beats_the_table() -> None:
+    # gpt-5.5: dotted gpt-5.x, unlocked; the table says 6 ($30 / $5)
+    opts = options(CompletionRatio={"gpt-5.5": 7})
+    assert completion_ratio(opts, "gpt-5.5") == 7
+    assert completion_ratio(options(), "gpt-5.5", at=NOON) == pytest.approx(6)
+
+
+def test_the_table_beats_a_locked_completion_ratio() -> None:
+    # new-api locks every mistral-* at 3; Mistral publishes mistral-medium at $0.40 / $2.00
+    table = packaged_prices().lookup("mistral-medium-latest")
+    assert table is not None and table.completion_ratio is not None
+    assert hardcoded_completion_ratio("mistral-medium-latest") == (3, True)
+    opts = options(CompletionRatio={"mistral-medium-latest": 9})  # locked: ignored
+    assert completion_ratio(opts, "mistral-medium-latest") == table.completion_ratio != 3
+
+
+def test_hand_typed_defaults_price_what_the_table_lacks() -> None:
+    assert packaged_prices().lookup("text-embedding-004") is None
+    assert price_for(options(), "text-embedding-004", "default", "default").model_ratio == 0.001
+    assert price_source(options(), "text-embedding-004") == "default"
+
+
+def test_a_model_neither_in_the_options_nor_the_table_is_not_priced() -> None:
+    with pytest.raises(PriceNotSet):
+        price_for(options(), "my-private-model", "default", "default")
+    assert price_source(options(), "my-private-model") is None
+
+
+def test_without_a_table_only_the_options_price() -> None:
+    with pytest.raises(PriceNotSet):
+        price_for(Options({}), "claude-opus-4-8", "default", "default")
+
+
+def test_gemini_thinking_variants_are_priced_as_their_base_model_from_the_table() -> None:
+    base = price_for(options(), "gemini-2.5-flash", "default", "default")
+    variant = price_for(options(), "gemini-2.5-flash-thinking-1024", "default", "default")
+    assert variant.model_ratio == base.model_ratio > 0
+
+
+def test_deepseek_is_priced_at_the_time_of_the_call() -> None:
+    night = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
+    peak = price_for(options(), "deepseek-chat", "default", "default", at=NOON)
+    off_peak = price_for(options(), "deepseek-chat", "default", "default", at=night)
+    assert off_peak.model_ratio < peak.model_ratio

@@ -14,6 +14,7 @@ from newapi.billing.prices import Price, price_for
 from newapi.billing.quota import describe, log_other, quota_for, reserve_for, uses_audio_price
 from newapi.options import Options
 from newapi.protocol.usage import Usage, from_claude, from_openai
+from tests.support.prices import packaged_prices
 
 QPU = 500_000
 GPT_4O = Price(model_ratio=1.25, completion_ratio=4, cache_ratio=0.5)
@@ -28,7 +29,7 @@ GPT_4O_AUDIO = Price(model_ratio=1.25, completion_ratio=4, audio_ratio=16, audio
 
 
 def options(**values: Any) -> Options:
-    return Options({k: json.dumps(v) for k, v in values.items()})
+    return Options({k: json.dumps(v) for k, v in values.items()}, packaged_prices())
 
 
 # ---- ratio mode -------------------------------------------------------------------------------
@@ -41,7 +42,7 @@ def test_gpt_4o_plain() -> None:
 
 
 def test_gpt_4o_priced_from_the_default_options() -> None:
-    price = price_for(Options({}), "gpt-4o", "default", "default")
+    price = price_for(options(), "gpt-4o", "default", "default")
     # same as above: (1000 + 500 x 4) x 1.25 = 3750
     assert quota_for(Usage(prompt_tokens=1000, completion_tokens=500), price, QPU) == 3750
 
@@ -78,7 +79,7 @@ def test_claude_sonnet_with_cache_read_and_5m_and_1h_writes() -> None:
 
 
 def test_claude_sonnet_priced_from_the_default_options() -> None:
-    price = price_for(Options({}), "claude-sonnet-4-5-20250929", "default", "default")
+    price = price_for(options(), "claude-sonnet-4-5-20250929", "default", "default")
     usage = from_claude(
         {
             "input_tokens": 120,
@@ -202,7 +203,7 @@ def test_rounding_of_the_full_formula() -> None:
 
 
 def test_per_call_model_price() -> None:
-    price = price_for(Options({}), "dall-e-3", "default", "default")
+    price = price_for(options(), "dall-e-3", "default", "default")
     # 0.04 x 500000 x 1 = 20000, whatever the usage
     assert quota_for(Usage(prompt_tokens=1234, completion_tokens=99), price, QPU) == 20000
     assert quota_for(Usage(), price, QPU) == 20000

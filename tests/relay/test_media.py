@@ -17,6 +17,7 @@ import pytest
 from bench.fakes.media import BYTES_PER_SECOND, UploadedFile, speech_audio
 from newapi.protocol.tokens import count_text
 from tests.relay.conftest import Relay, log_other
+from tests.support.prices import packaged_prices
 
 AZURE = 3
 MEDIA_MODELS = "tts-1,whisper-1,gpt-4o-transcribe,dall-e-2,gpt-image-1"
@@ -313,8 +314,12 @@ async def test_gpt_image_edit_with_several_images_bills_reported_tokens(relay: R
     images = relay.fake.last.body["image[]"]
     assert [image.data for image in images] == [b"first image", b"second image"]
     (log,) = await relay.logs(1)
-    # gpt-image-1 here: ratio 2.5, completion ratio 2: (500 + 1000 * 2) * 2.5 = 6250
-    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (500, 1000, 6250)
+    # gpt-image-1 here: ratio 2.5 (the option); the completion ratio is the price table's
+    # (OpenAI: $40 output / $5 input = 8; new-api's unlocked gpt-* rule said 2 and under-billed)
+    table = packaged_prices().lookup("gpt-image-1")
+    assert table is not None and table.completion_ratio is not None
+    quota = round((500 + 1000 * table.completion_ratio) * 2.5)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (500, 1000, quota)
 
 
 async def test_gpt_image_only_fields_default_the_model_to_gpt_image_1(relay: Relay) -> None:
