@@ -21,6 +21,9 @@ TOOLS = [
 
 async def test_responses_on_a_chat_only_channel(relay: Relay) -> None:
     await relay.channel(type=DEEPSEEK, models="deepseek-chat")
+    # Fixed ratios (the packaged table prices DeepSeek by the hour of day).
+    await relay.option("ModelRatio", orjson.dumps({"deepseek-chat": 0.135}).decode())
+    await relay.option("CompletionRatio", orjson.dumps({"deepseek-chat": 4}).decode())
     key = await relay.key()
     scenario = relay.fake.scenario
     scenario.text, scenario.prompt_tokens, scenario.completion_tokens = "Bonjour", 1000, 200
