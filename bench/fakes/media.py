@@ -1,12 +1,17 @@
 """OpenAI's Responses API, audio (speech, transcriptions, translations) and images, faked.
 
-- ``POST /v1/responses``: the ``response`` object (``output`` items: a ``message`` with
-  ``output_text``, then one ``function_call`` per scenario tool call; ``usage`` with
-  ``input_tokens``/``output_tokens``), or with ``stream: true`` the named events
-  ``response.created``, ``response.in_progress``, ``response.output_item.added``,
-  ``response.content_part.added``, ``response.output_text.delta``... ``response.completed``
-  (the full response, usage included). Like the real API it rejects ``stream_options`` other
-  than ``include_obfuscation`` (``include_usage`` is a chat-completions option).
+- ``POST /v1/responses``: the ``response`` object (``output`` items: a ``reasoning`` item when
+  the scenario thinks, a ``message`` with ``output_text``, then one ``function_call`` or
+  ``custom_tool_call`` per scenario tool call; ``usage`` with ``input_tokens``/``output_tokens``),
+  or with ``stream: true`` the named events ``response.created``, ``response.in_progress``,
+  ``response.output_item.added``, ``response.reasoning_summary_text.delta``,
+  ``response.content_part.added``, ``response.output_text.delta``,
+  ``response.function_call_arguments.delta``, ``response.custom_tool_call_input.delta``...
+  ``response.completed`` (the full response, usage included). As on the real API the reasoning
+  item carries its summary only when the request asks for one (``reasoning.summary``) and its
+  ``encrypted_content`` only with ``include: ["reasoning.encrypted_content"]``. Like the real API
+  it rejects ``stream_options`` other than ``include_obfuscation`` (``include_usage`` is a
+  chat-completions option).
 - ``POST /v1/audio/speech``: JSON in, audio bytes out (:func:`speech_audio`, ``audio/mpeg``
   for mp3).
 - ``POST /v1/audio/transcriptions`` and ``/translations``: multipart in (the form is parsed by
@@ -162,21 +167,54 @@ def _text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
+def _echoed_reasoning(requested: Any) -> dict[str, Any]:
+    requested = requested if isinstance(requested, dict) else {}
+    return {"effort": requested.get("effort"), "summary": requested.get("summary")}
+
+
 class _ResponseMaker:
     """The ids and echoed request fields one response (plain or streamed) shares."""
 
     def __init__(self, call: Call) -> None:
         self.call, self.scenario = call, call.scenario
         self.id, self.created = new_id("resp_"), int(time.time())
-        self.message_id = new_id("msg_")
+        self.message_id, self.reasoning_id = new_id("msg_"), new_id("rs_")
         self.calls = [
-            (new_id("fc_"), tool.id or new_id("call_"), tool) for tool in self.scenario.tool_calls
+            (new_id("ctc_" if tool.custom else "fc_"), tool.id or new_id("call_"), tool)
+            for tool in self.scenario.tool_calls
         ]
         self.sequence = 0
 
     @property
+    def has_reasoning(self) -> bool:
+        return bool(self.scenario.thinking)
+
+    @property
     def has_message(self) -> bool:
         return bool(self.scenario.text) or not self.calls
+
+    @property
+    def message_index(self) -> int:
+        return 1 if self.has_reasoning else 0
+
+    @property
+    def first_call_index(self) -> int:
+        return self.message_index + (1 if self.has_message else 0)
+
+    @property
+    def summarized(self) -> bool:
+        """Whether the request asked for reasoning summaries (``reasoning.summary``)."""
+        reasoning = self.call.body.get("reasoning")
+        return isinstance(reasoning, dict) and bool(reasoning.get("summary"))
+
+    def reasoning(self, summary: str | None) -> dict[str, Any]:
+        parts = [] if summary is None else [{"type": "summary_text", "text": summary}]
+        item: dict[str, Any] = {"id": self.reasoning_id, "type": "reasoning", "summary": parts}
+        if "reasoning.encrypted_content" in (self.call.body.get("include") or []):
+            # Opaque to callers; the real API's is a Fernet token. Stable per thought.
+            digest = hashlib.sha256((self.scenario.thinking or "").encode()).hexdigest()
+            item["encrypted_content"] = "gAAAAA" + digest
+        return item
 
     @property
     def incomplete(self) -> bool:
@@ -194,6 +232,15 @@ class _ResponseMaker:
 
     def function_call(self, index: int, status: str, arguments: str) -> dict[str, Any]:
         item_id, call_id, tool = self.calls[index]
+        if tool.custom:
+            return {
+                "id": item_id,
+                "type": "custom_tool_call",
+                "status": status,
+                "call_id": call_id,
+                "input": arguments,
+                "name": tool.name,
+            }
         return {
             "id": item_id,
             "type": "function_call",
@@ -204,7 +251,10 @@ class _ResponseMaker:
         }
 
     def output(self) -> list[dict[str, Any]]:
-        items = [self.message("completed", self.scenario.text)] if self.has_message else []
+        summary = self.scenario.thinking if self.summarized else None
+        items = [self.reasoning(summary)] if self.has_reasoning else []
+        if self.has_message:
+            items.append(self.message("completed", self.scenario.text))
         for index, (_, _, tool) in enumerate(self.calls):
             items.append(self.function_call(index, "completed", tool.arguments_json))
         return items
@@ -226,7 +276,7 @@ class _ResponseMaker:
             "output": output,
             "parallel_tool_calls": body.get("parallel_tool_calls", True),
             "previous_response_id": body.get("previous_response_id"),
-            "reasoning": {"effort": None, "summary": None},
+            "reasoning": _echoed_reasoning(body.get("reasoning")),
             "store": body.get("store", True),
             "temperature": body.get("temperature", 1.0),
             "text": body.get("text") or {"format": {"type": "text"}},
@@ -263,12 +313,52 @@ class _ResponseMaker:
         return sse_named("error", payload)
 
 
+def _reasoning_events(maker: _ResponseMaker) -> list[Event]:
+    at = {"item_id": maker.reasoning_id, "output_index": 0}
+    events = [maker.event("response.output_item.added", output_index=0, item=maker.reasoning(None))]
+    thinking = maker.scenario.thinking or ""
+    if maker.summarized:
+        summary = {"type": "summary_text", "text": thinking}
+        events.append(
+            maker.event(
+                "response.reasoning_summary_part.added",
+                summary_index=0,
+                part={"type": "summary_text", "text": ""},
+                **at,
+            )
+        )
+        for piece in maker.scenario.thinking_pieces():
+            events.append(
+                maker.event(
+                    "response.reasoning_summary_text.delta",
+                    Kind.CONTENT,
+                    summary_index=0,
+                    delta=piece,
+                    **at,
+                )
+            )
+        events += [
+            maker.event(
+                "response.reasoning_summary_text.done", summary_index=0, text=thinking, **at
+            ),
+            maker.event(
+                "response.reasoning_summary_part.done", summary_index=0, part=summary, **at
+            ),
+        ]
+    done = maker.reasoning(thinking if maker.summarized else None)
+    events.append(maker.event("response.output_item.done", output_index=0, item=done))
+    return events
+
+
 def _message_events(maker: _ResponseMaker) -> list[Event]:
-    ids = {"item_id": maker.message_id, "output_index": 0, "content_index": 0}
+    index = maker.message_index
+    ids = {"item_id": maker.message_id, "output_index": index, "content_index": 0}
     text = maker.scenario.text
     events = [
         maker.event(
-            "response.output_item.added", output_index=0, item=maker.message("in_progress", None)
+            "response.output_item.added",
+            output_index=index,
+            item=maker.message("in_progress", None),
         ),
         maker.event("response.content_part.added", part=_text_part(""), **ids),
     ]
@@ -280,7 +370,7 @@ def _message_events(maker: _ResponseMaker) -> list[Event]:
         maker.event("response.output_text.done", text=text, logprobs=[], **ids),
         maker.event("response.content_part.done", part=_text_part(text), **ids),
         maker.event(
-            "response.output_item.done", output_index=0, item=maker.message("completed", text)
+            "response.output_item.done", output_index=index, item=maker.message("completed", text)
         ),
     ]
     return events
@@ -292,24 +382,22 @@ def _function_call_events(maker: _ResponseMaker, first_index: int) -> list[Event
         at = first_index + index
         item = maker.function_call(index, "in_progress", "")
         events.append(maker.event("response.output_item.added", output_index=at, item=item))
+        stem, field = (
+            ("custom_tool_call_input", "input")
+            if tool.custom
+            else (
+                "function_call_arguments",
+                "arguments",
+            )
+        )
+        delta, done = f"response.{stem}.delta", f"response.{stem}.done"
         for piece in tool.argument_pieces():
             events.append(
-                maker.event(
-                    "response.function_call_arguments.delta",
-                    Kind.CONTENT,
-                    item_id=item_id,
-                    output_index=at,
-                    delta=piece,
-                )
+                maker.event(delta, Kind.CONTENT, item_id=item_id, output_index=at, delta=piece)
             )
         arguments = tool.arguments_json
         events += [
-            maker.event(
-                "response.function_call_arguments.done",
-                item_id=item_id,
-                output_index=at,
-                arguments=arguments,
-            ),
+            maker.event(done, item_id=item_id, output_index=at, **{field: arguments}),
             maker.event(
                 "response.output_item.done",
                 output_index=at,
@@ -326,9 +414,11 @@ def response_events(maker: _ResponseMaker) -> list[Event]:
         maker.event("response.created", response=started),
         maker.event("response.in_progress", response=started),
     ]
+    if maker.has_reasoning:
+        events += _reasoning_events(maker)
     if maker.has_message:
         events += _message_events(maker)
-    events += _function_call_events(maker, 1 if maker.has_message else 0)
+    events += _function_call_events(maker, maker.first_call_index)
     final = maker.final()
     events.append(maker.event(f"response.{final['status']}", Kind.TAIL, response=final))
     return events

@@ -35,12 +35,17 @@ DEFAULT_GEMINI_MODELS = (
 
 @dataclass
 class ToolCall:
-    """A function call the model "makes"; ``arguments`` is streamed in ``pieces`` parts."""
+    """A function call the model "makes"; ``arguments`` is streamed in ``pieces`` parts.
+
+    ``custom=True`` makes it a Responses API custom tool call (``custom_tool_call``) whose raw
+    ``input`` is ``arguments`` (a string); the other wire formats have no custom tools.
+    """
 
     name: str
     arguments: str | Mapping[str, Any] = "{}"
     id: str | None = None  # None: a fresh call_... / toolu_... id per response
     pieces: int = 2
+    custom: bool = False
 
     @property
     def arguments_json(self) -> str:

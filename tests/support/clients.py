@@ -1,4 +1,5 @@
-"""The real client programs the tests drive (Google's Gemini CLI, Claude Code), pinned in
+"""The real client programs the tests drive (Google's Gemini CLI, Claude Code, OpenAI's Codex
+CLI, the openai Node SDK and the Vercel AI SDK), pinned in
 ``tests/support/node_clients/package-lock.json`` and installed with ``npm ci`` on first use.
 
 Each program runs with a fresh ``HOME`` holding settings that switch telemetry, update checks
@@ -17,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,3 +168,75 @@ async def claude_code(
     if allowed_tools:
         argv += ["--allowedTools", ",".join(allowed_tools)]
     return await run_program(argv, env, work)
+
+
+# Codex's config.toml: a custom provider on the gateway speaking the Responses API. Without the
+# [features] and [analytics] switches Codex reaches out to OpenAI (plugins, apps, analytics).
+# Retries off so a failure shows at once; the sandbox lets the model's commands write the work
+# dir, and nothing asks for approval (headless exec).
+_CODEX_CONFIG = """\
+model = "{model}"
+model_provider = "newapi"
+approval_policy = "never"
+sandbox_mode = "workspace-write"
+check_for_update_on_startup = false
+
+[model_providers.newapi]
+name = "newapi"
+base_url = "{base_url}/v1"
+env_key = "NEWAPI_API_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+
+[features]
+plugins = false
+remote_plugin = false
+apps = false
+
+[analytics]
+enabled = false
+"""
+
+
+async def codex(
+    bin_dir: Path, home: Path, base_url: str, key: str, prompt: str, *, model: str
+) -> Finished:
+    """``codex exec --json --skip-git-repo-check PROMPT`` in ``home/work`` against ``base_url``.
+
+    ``CODEX_HOME`` is ``home/.codex`` holding the config above; stdout is Codex's JSONL events.
+    """
+    codex_home = home / ".codex"
+    codex_home.mkdir(parents=True, exist_ok=True)
+    (codex_home / "config.toml").write_text(_CODEX_CONFIG.format(model=model, base_url=base_url))
+    work = home / "work"
+    work.mkdir(exist_ok=True)
+    env = {
+        "HOME": str(home),
+        "CODEX_HOME": str(codex_home),
+        "NEWAPI_API_KEY": key,
+        "NO_COLOR": "1",
+    }
+    argv = [str(bin_dir / "codex"), "exec", "--json", "--skip-git-repo-check", prompt]
+    return await run_program(argv, env, work)
+
+
+def codex_events(stdout: str) -> list[dict[str, Any]]:
+    """The JSONL events ``codex exec --json`` printed."""
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+async def node_script(
+    name: str, base_url: str, key: str, spec: Mapping[str, Any], cwd: Path
+) -> Any:
+    """Run ``node_clients/scripts/NAME`` with ``spec`` (JSON, argv[2]) and parse its JSON output.
+
+    The scripts talk to ``base_url`` with ``key`` (``NEWAPI_BASE_URL``, ``NEWAPI_API_KEY``).
+    """
+    ensure_clients()
+    env = {"HOME": str(cwd), "NEWAPI_BASE_URL": base_url + "/v1", "NEWAPI_API_KEY": key}
+    script = CLIENTS / "scripts" / name
+    done = await run_program(["node", str(script), json.dumps(spec)], env, cwd, seconds=60)
+    if done.code != 0:
+        pytest.fail(f"{name} {spec} failed ({done.code}):\n{done.stderr[-3000:]}{done.stdout}")
+    return json.loads(done.stdout)

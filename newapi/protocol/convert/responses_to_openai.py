@@ -276,7 +276,10 @@ def _copy_tools(body: JSONObject, request: JSONObject) -> None:
     for tool in _dicts(body.get("tools")):
         kind = tool.get("type")
         if kind in WEB_SEARCH_TOOLS:
-            request["web_search_options"] = _web_search_options(tool)
+            # external_web_access false (Codex's default "cached" search) forbids live searches,
+            # and web_search_options has no cached mode: the tool is left out.
+            if tool.get("external_web_access") is not False:
+                request["web_search_options"] = _web_search_options(tool)
         elif (converted := _function_tool(tool)) is not None:
             tools.append(converted)
     if not tools:

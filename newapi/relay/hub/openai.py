@@ -52,9 +52,15 @@ class OpenAIWire:
 
 
 def _openai_message(message: Any) -> Any:
-    """A hub message without the hub's extensions (thought signatures, tool-result names)."""
+    """A hub message without the hub's extensions (thought signatures, tool-result names) and
+    with ``developer`` as ``system``."""
     if not isinstance(message, dict):
         return message
+    if message.get("role") == "developer":
+        # A Responses caller's (Codex's) developer turns: DeepSeek and other chat upstreams
+        # refuse the role ("unknown variant `developer`"); every chat upstream takes system,
+        # which OpenAI's reasoning models treat as developer.
+        message = {**message, "role": "system"}
     if message.get("role") == "tool" and "name" in message:
         message = {k: v for k, v in message.items() if k != "name"}
     if "reasoning_content" in message:  # DeepSeek refuses it in input messages

@@ -604,3 +604,19 @@ def test_empty_stream_still_completes() -> None:
         "response.completed",
     ]
     assert events[-1][1]["response"]["usage"]["input_tokens"] == 3
+
+
+def test_request_web_search_without_live_access_is_left_out() -> None:
+    # Codex's default web search is "cached": a chat upstream's web_search_options (and
+    # Anthropic's web_search tool made from them) would search the live web, billed per search.
+    tools = [SHELL, {"type": "web_search", "external_web_access": False}]
+    body = responses_request_to_chat(
+        {"model": "gpt-5", "input": "hi", "tools": tools}, upstream_model="gpt-5"
+    )
+    assert "web_search_options" not in body
+    assert [tool["function"]["name"] for tool in body["tools"]] == ["shell"]
+    live = [SHELL, {"type": "web_search", "external_web_access": True}]
+    body = responses_request_to_chat(
+        {"model": "gpt-5", "input": "hi", "tools": live}, upstream_model="gpt-5"
+    )
+    assert body["web_search_options"] == {}
