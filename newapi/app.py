@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import signal
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from quart import Quart, Response, request
+from quart import Quart, Response, current_app, request
 from tortoise import Tortoise
 from tortoise.exceptions import DBConnectionError, IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -112,9 +111,12 @@ def _make_state(settings: Settings) -> AppState:
     )
 
 
-def create_app(settings: Settings | None = None) -> Quart:
+def create_app(settings: Settings | None = None, *, hypercorn_worker: bool = False) -> Quart:
+    """The app; ``hypercorn_worker`` for one of several Hypercorn worker processes
+    (``newapi.asgi``), whose parent decides when it stops."""
     settings = settings or settings_from_environ()
     app = Quart("newapi")
+    app.config["NEWAPI_HYPERCORN_WORKER"] = hypercorn_worker
     app.url_map.converters["int"] = BoundedIntConverter
     app.secret_key = settings.session_secret
     app.session_interface = AdminSessions()
@@ -201,7 +203,7 @@ def _drain_on_sigterm() -> None:
     drained, sends SIGTERM to the others: with the default action, a worker still finishing
     its streams died there, without flushing. The event alone ends a worker, after its drain.
     """
-    if multiprocessing.parent_process() is None:
+    if not current_app.config.get("NEWAPI_HYPERCORN_WORKER"):
         return  # ``workers = 1``: Hypercorn's own handler drains on SIGTERM
 
     def noted() -> None:

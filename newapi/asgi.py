@@ -6,4 +6,4 @@ from newapi.log_config import configure_logging
 
 _settings = settings_from_environ()
 configure_logging(_settings)  # a spawned worker starts with no logging set up
-app = create_app(_settings)
+app = create_app(_settings, hypercorn_worker=True)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import socket
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from newapi.config import variable_names
+from tests.support.forked import ForkedProcess, start_forked
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION_SECRET = "test-session-secret-0123456789"
@@ -34,7 +34,7 @@ class Gateway:
     workdir: Path
     env: dict[str, str]
     port: int = 0
-    process: asyncio.subprocess.Process | None = None
+    process: ForkedProcess | None = None
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -57,18 +57,8 @@ class Gateway:
             "SEARCH_RATE_LIMIT_ENABLE": "false",
             **self.env,
         }
-        log = self.log_path.open("ab")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "newapi",
-            "serve",
-            cwd=self.workdir,
-            env=env,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        log.close()
+        # ``newapi serve`` forked from a process that imported newapi once (tests.support.forked)
+        self.process = start_forked(self.workdir, env, self.log_path)
         deadline = asyncio.get_running_loop().time() + wait_seconds
         async with aiohttp.ClientSession() as http:
             while True:
