@@ -447,6 +447,27 @@ async def responses(call: Call) -> web.StreamResponse:
     return json_response(call, maker.final())
 
 
+async def compact(call: Call) -> web.StreamResponse:
+    """POST /v1/responses/compact: the conversation's user messages kept, everything else
+    replaced by one ``compaction`` item with opaque ``encrypted_content`` (OpenAI's documented
+    shape); usage as for a response."""
+    items = call.body.get("input") if isinstance(call.body, dict) else None
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    kept = [i for i in items or () if isinstance(i, dict) and i.get("role") == "user"]
+    sealed = base64.b64encode(f"compacted {len(items or ())} items".encode()).decode()
+    compaction = {"type": "compaction", "id": new_id("cmp_"), "encrypted_content": sealed}
+    body = {
+        "id": new_id("resp_"),
+        "object": "response.compaction",
+        "created_at": int(time.time()),
+        "model": call.body.get("model"),
+        "output": [*kept, compaction],
+        "usage": responses_usage(call.scenario),
+    }
+    return json_response(call, body)
+
+
 # ---- audio -------------------------------------------------------------------------------------
 
 

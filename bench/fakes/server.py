@@ -9,6 +9,7 @@ Routes (all on one port):
   (``?api-version=`` required) and the v1 API ``/openai/v1/chat/completions|embeddings``.
 - Anthropic: ``POST /v1/messages``, ``/v1/messages/count_tokens``.
 - Responses, audio and images (:mod:`bench.fakes.media`): ``POST /v1/responses``,
+  ``/v1/responses/compact``,
   ``/v1/audio/speech``, ``/v1/audio/transcriptions`` and ``/translations`` (multipart),
   ``/v1/images/generations``, ``/v1/images/edits`` (multipart); on Azure the deployment paths
   of the audio and image routes, the v1 API's ``/openai/v1/responses`` and the preview
@@ -202,6 +203,7 @@ ROUTES = (
         ("model", "messages"),
     ),
     _Route("POST", "/v1/responses", "openai", media.responses, ("model",)),
+    _Route("POST", "/v1/responses/compact", "openai", media.compact, ("model",)),
     _Route("POST", "/openai/v1/responses", "azure", media.responses, ("model",)),
     # Azure's preview Responses API: the deployment is the body's model, api-version required.
     _Route("POST", "/openai/responses", "azure", media.responses, ("model",)),

@@ -12,6 +12,7 @@ from newapi.relay.translate import CallerFormat, OpenAIToOpenAI, Translator
 from newapi.routing.index import ChannelSnapshot
 
 CHAT_LIKE = frozenset({"chat/completions", "responses"})
+COMPACT = "responses/compact"
 # Endpoints that take stream_options.include_usage (the Responses API rejects it).
 USAGE_OPTION = frozenset({"chat/completions", "completions"})
 
@@ -19,6 +20,9 @@ USAGE_OPTION = frozenset({"chat/completions", "completions"})
 def wire_kind(adaptor: Adaptor, endpoint: str, upstream_model: str) -> str:
     """The format spoken on the wire: the adaptor's, with OpenAI's split into chat
     completions (``openai``) and the Responses API (``responses``)."""
+    if endpoint == COMPACT:  # the Responses API's own: served where it is spoken
+        speaks = adaptor.wire_format == "openai" and adaptor.responses != "no"
+        return "responses" if speaks else adaptor.wire_format
     if adaptor.wire_format != "openai" or endpoint not in CHAT_LIKE:
         return adaptor.wire_format
     spoken = wire_endpoint(adaptor, Call(endpoint, upstream_model, False))

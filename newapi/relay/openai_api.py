@@ -89,6 +89,13 @@ async def responses() -> Response:
     return await relay("responses", caller_format="responses")
 
 
+@bp.post("/v1/responses/compact")
+@body_after_checks
+async def compact_response() -> Response:
+    # Compaction items are the upstream's own encrypted state: passed through only.
+    return await relay("responses/compact", caller_format="responses")
+
+
 @bp.post("/v1/chat/completions")
 @bp.post("/v1beta/openai/chat/completions")  # Google's OpenAI-compatible path
 @body_after_checks

@@ -4,7 +4,9 @@ models OpenAI serves only through Responses."""
 from __future__ import annotations
 
 import anthropic
+import openai
 import orjson
+import pytest
 
 from bench.fakes import ToolCall
 from tests.relay.conftest import Relay
@@ -137,3 +139,26 @@ async def test_chat_callers_on_a_responses_only_model(relay: Relay) -> None:
     assert message.content[0].text == "patched" and relay.fake.last.path == "/v1/responses"
     logs = await relay.logs(3)
     assert all(log["quota"] > 0 for log in logs)
+
+
+async def test_compaction_is_passed_through_or_refused(relay: Relay) -> None:
+    await relay.channel(models="gpt-5.5")
+    await relay.channel(type=DEEPSEEK, models="deepseek-chat", key="sk-ds")
+    await relay.option("ModelRatio", orjson.dumps({"gpt-5.5": 2.5}).decode())
+    key = await relay.key()
+    relay.fake.scenario.prompt_tokens, relay.fake.scenario.completion_tokens = 400, 40
+    history = [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "answer"},
+        {"role": "user", "content": "second"},
+    ]
+    compacted = await relay.openai(key).responses.compact(model="gpt-5.5", input=history)
+    kinds = [item.type for item in compacted.output]
+    assert kinds[-1] == "compaction" and compacted.usage.input_tokens == 400
+    assert relay.fake.last.path == "/v1/responses/compact"
+    (log,) = await relay.logs(1)
+    assert log["prompt_tokens"] == 400 and log["quota"] > 0
+    with pytest.raises(openai.BadRequestError) as refused:
+        await relay.openai(key).responses.compact(model="deepseek-chat", input=history)
+    assert "responses/compact" in refused.value.message
+    assert relay.fake.last.path == "/v1/responses/compact"  # DeepSeek was never called
