@@ -29,6 +29,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TRUE = frozenset({"1", "t", "true", "yes", "on"})
 _FALSE = frozenset({"0", "f", "false", "no", "off"})
 DEFAULT_SQLITE_PATH = "one-api.db?_busy_timeout=30000"
+DEFAULT_BUSY_TIMEOUT_MS = "30000"
 
 
 class ConfigError(ValueError):
@@ -218,6 +219,9 @@ def _sqlite_database(path: str) -> Database:
     for name, value in pragmas.items():
         if not _WORD.match(value):
             raise ConfigError("SQLITE_PATH", f"bad value {value!r} for {name}")
+    # Wait for a lock as new-api's default path does (30 s), not SQLite's 5 s: several workers
+    # sharing one file would otherwise fail writes under load ("database is locked").
+    pragmas.setdefault("busy_timeout", DEFAULT_BUSY_TIMEOUT_MS)
     suffix = "?" + urlencode(pragmas) if pragmas else ""
     return Database("sqlite", f"sqlite://{bare}{suffix}")
 

@@ -50,9 +50,12 @@ def test_empty_or_local_dsn_is_sqlite_at_sqlite_path(dsn: str) -> None:
 @pytest.mark.parametrize(
     ("path", "url"),
     [
-        ("/data/one-api.db", "sqlite:///data/one-api.db"),
+        ("/data/one-api.db", "sqlite:///data/one-api.db?busy_timeout=30000"),
         ("data/one-api.db?_busy_timeout=5000", "sqlite://data/one-api.db?busy_timeout=5000"),
-        ("file:x.db?cache=shared&_journal_mode=WAL", "sqlite://x.db?journal_mode=WAL"),
+        (
+            "file:x.db?cache=shared&_journal_mode=WAL",
+            "sqlite://x.db?journal_mode=WAL&busy_timeout=30000",
+        ),
         (
             "x.db?_pragma=busy_timeout(9000)&_pragma=synchronous(NORMAL)",
             "sqlite://x.db?busy_timeout=9000&synchronous=NORMAL",

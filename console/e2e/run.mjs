@@ -279,8 +279,9 @@ try {
     await shot('05c-fetched-models')
     await byTest('fetched-use').filter({ hasText: 'Use 3 model(s)' }).click()
     await toast('Models set to the 3 picked').waitFor()
+    await byTest('fetched-models').waitFor({ state: 'hidden' }) // the picker has closed
     await byTest('channel-save').click()
-    await toast('Saved').waitFor()
+    await toast('Saved').waitFor({ timeout: 20_000 }) // a loaded CI box can take a while
     await byTest('channel-editor').waitFor({ state: 'hidden' })
     await page.waitForFunction(() => {
       const row = [...document.querySelectorAll('tr')].find((tr) => tr.querySelector('[data-channel-name="fake-openai-copy"]'))
