@@ -19,13 +19,13 @@ import orjson
 
 from newapi.adaptors.base import Call, first_key, proxy_of
 from newapi.adaptors.registry import adaptor_for, not_served_reason, served
-from newapi.routing import channel_types
 from newapi.models import Channel
 from newapi.models.channel import CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED
 from newapi.protocol.convert import chat_request_to_claude, chat_request_to_gemini
 from newapi.protocol.usage import Usage, from_claude, from_gemini, from_openai
 from newapi.relay.credentials import TokenExchangeFailed
 from newapi.relay.upstream import failure_from, map_model, redact
+from newapi.routing import channel_types
 from newapi.routing.index import ChannelSnapshot
 from newapi.routing.retry import Failure, should_disable
 from newapi.state import CHANNELS, AppState
