@@ -43,3 +43,18 @@ def adaptor_for(channel_type: int, model: str = "") -> Adaptor | None:
     if entry is None or not callable(entry):
         return entry
     return entry(model)
+
+
+def served(channel_type: int) -> bool:
+    """Whether this version of newapi has an adaptor for ``channel_type``.
+
+    A channel of an unserved type (adopted from a new-api database) is never picked, tested or
+    auto-disabled: newapi cannot tell a broken upstream from one it does not speak.
+    """
+    return channel_type in ADAPTORS
+
+
+def not_served_reason(channel_type: int) -> str:
+    """Why a channel of ``channel_type`` is refused or left untested (names the type)."""
+    name = t.type_name(channel_type)
+    return f"channel type {channel_type} ({name}) is not served by this version of newapi"

@@ -18,7 +18,7 @@ import aiohttp
 import orjson
 from quart import Blueprint, Response, request
 
-from newapi.adaptors.registry import adaptor_for
+from newapi.adaptors.registry import adaptor_for, not_served_reason, served
 from newapi.admin.audit import audit
 from newapi.admin.respond import ok, path_id, read_body
 from newapi.auth.guards import admin_required
@@ -44,6 +44,8 @@ async def copy_channel(raw_id: str) -> Response:
     source = await Channel.filter(id=channel_id).first()
     if source is None:
         raise NotFound("channel not found")
+    if not served(source.type or 0):
+        raise BadRequest(f"cannot copy: {not_served_reason(source.type or 0)}")
     suffix = request.args.get("suffix", "_copy")
     reset_balance = request.args.get("reset_balance", "true").lower() != "false"
     values: dict[str, Any] = {

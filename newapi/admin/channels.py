@@ -19,6 +19,7 @@ import orjson
 from quart import Blueprint, Response, request
 from tortoise.queryset import QuerySet
 
+from newapi.adaptors.registry import not_served_reason, served
 from newapi.admin.audit import audit
 from newapi.admin.respond import (
     Body,
@@ -70,6 +71,12 @@ def _type(body: Body, name: str) -> int:
     if not channel_types.is_known(value):
         raise BadRequest(f"type {value} is not a known channel type")
     return value
+
+
+def _refuse_unserved(channel_type: int) -> None:
+    """Only rows adopted from a new-api database may hold a type newapi cannot serve."""
+    if not served(channel_type):
+        raise BadRequest(f"cannot create: {not_served_reason(channel_type)}")
 
 
 def _name(body: Body, name: str) -> str:
@@ -542,6 +549,7 @@ async def create_channel() -> Response:
     mode = body.str("mode", "single" if wrapped else "batch").strip()
     channel_body = Body(raw)
     values = _fields(channel_body, creating=True)
+    _refuse_unserved(values["type"])
     _check_combined(values)
     rows = _new_rows(mode, values, channel_body.str("key").strip(), body)
     now = int(time.time())
@@ -566,6 +574,8 @@ async def update_channel() -> Response:
         channel = await Channel.filter(id=channel_id).select_for_update().using_db(conn).first()
         if channel is None:
             raise NotFound("channel not found")
+        if values.get("type", channel.type) != channel.type:
+            _refuse_unserved(values["type"])  # switching to such a type would create one
         _check_combined({**{f: getattr(channel, f) for f in _COMBINED}, **values})
         values.update(_key_change(channel, body, values))
         for name, value in values.items():

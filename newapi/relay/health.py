@@ -3,7 +3,9 @@
 Auto-disable follows new-api's switches (``AutomaticDisableChannelEnabled`` and the channel's
 ``auto_ban``) and triggers (status codes, error codes and types, keywords). A channel is only
 ever re-enabled by a passing probe when ``AutomaticEnableChannelEnabled`` is on, and a channel
-an admin disabled by hand is never touched.
+an admin disabled by hand is never touched. A channel of a type this version does not serve is
+never probed and never disabled: its failures say nothing about its upstream, and a new-api node
+sharing the database may be serving it well.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import aiohttp
 import orjson
 
 from newapi.adaptors.base import Call, first_key, proxy_of
-from newapi.adaptors.registry import adaptor_for
+from newapi.adaptors.registry import adaptor_for, not_served_reason, served
 from newapi.models import Channel
 from newapi.models.channel import CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED
 from newapi.protocol.convert import chat_request_to_claude, chat_request_to_gemini
 from newapi.protocol.usage import Usage, from_claude, from_gemini, from_openai
 from newapi.relay.credentials import TokenExchangeFailed
 from newapi.relay.upstream import failure_from, map_model, redact
+from newapi.routing import channel_types
 from newapi.routing.index import ChannelSnapshot
 from newapi.routing.retry import Failure, should_disable
 from newapi.state import CHANNELS, AppState
@@ -44,6 +47,8 @@ class ProbeResult:
 
 async def report_failure(state: AppState, channel: ChannelSnapshot, failure: Failure) -> None:
     """Disable ``channel`` when the failure is one that new-api's rules say will not heal."""
+    if not channel.served:
+        return
     options = state.options.current
     if not options.bool("AutomaticDisableChannelEnabled") or not channel.auto_ban:
         return
@@ -69,12 +74,17 @@ async def disable_key(state: AppState, channel_id: int, key_index: int, reason: 
 
 
 async def disable(state: AppState, channel_id: int, reason: str) -> bool:
-    query = Channel.filter(id=channel_id, status=CHANNEL_ENABLED)
+    # The type check in the query itself: no caller can switch off a channel newapi cannot serve.
+    query = Channel.filter(id=channel_id, status=CHANNEL_ENABLED, type__in=_served_types())
     changed = await change_status(query, CHANNEL_AUTO_DISABLED, f"auto disabled: {reason[:300]}")
     if changed:
         log.warning("channel %s auto-disabled: %s", channel_id, reason[:300])
         await state.changed(CHANNELS)
     return bool(changed)
+
+
+def _served_types() -> list[int]:
+    return [type_id for type_id in channel_types.CHANNEL_TYPES if served(type_id)]
 
 
 async def enable(state: AppState, channel_id: int) -> bool:
@@ -112,7 +122,7 @@ async def probe(state: AppState, channel: ChannelSnapshot, model: str) -> ProbeR
     upstream_model = map_model(channel.model_mapping, model)
     adaptor = adaptor_for(channel.type, upstream_model)
     if adaptor is None:
-        return ProbeResult(False, 0.0, f"channel type {channel.type} cannot be tested")
+        return ProbeResult(False, 0.0, not_served_reason(channel.type))
     settings = {"azure_default_api_version": state.settings.azure_default_api_version}
     call = Call("chat/completions", upstream_model, False, {}, settings, key=first_key(channel))
     started = time.monotonic()
@@ -161,7 +171,12 @@ def _result(
 
 
 async def test_channel(state: AppState, channel: ChannelSnapshot, model: str) -> ProbeResult:
-    """Probe, record the timing, and apply the auto-disable / auto-enable rules."""
+    """Probe, record the timing, and apply the auto-disable / auto-enable rules.
+
+    A channel of an unserved type is answered at once and its row is left as it is.
+    """
+    if not channel.served:
+        return ProbeResult(False, 0.0, not_served_reason(channel.type))
     result = await probe(state, channel, model)
     await Channel.filter(id=channel.id).update(
         test_time=int(time.time()), response_time=int(result.seconds * 1000)

@@ -7,7 +7,7 @@ disabled by hand, one at a time, ``POLLING_INTERVAL`` seconds apart, through
 :func:`~newapi.relay.health.test_channel`: failing channels are auto-disabled and passing
 auto-disabled ones re-enabled under the usual switches. A channel whose setting has
 ``skip_auto_test: true`` is left out of scheduled runs (quota-limited upstreams), but not out of
-an admin's explicit "test all".
+an admin's explicit "test all". Channels of a type this version does not serve are never tested.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def testable(state: AppState, *, scheduled: bool) -> list[ChannelSnapshot]:
         channel
         for channel in sorted(channels, key=lambda c: c.id)
         if channel.status != CHANNEL_MANUALLY_DISABLED
+        and channel.served
         and channel.models
         and not (scheduled and channel.setting.get("skip_auto_test") is True)
     ]

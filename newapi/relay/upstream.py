@@ -93,7 +93,7 @@ def candidates(
     """The tiers to try for ``caller`` (a forced channel, or its group(s) in order)."""
     if caller.forced_channel is not None:
         channel = index.channel(caller.forced_channel)
-        if channel is None or not channel.enabled:
+        if channel is None or not channel.routable:
             raise NoAvailableChannel(f"channel {caller.forced_channel} is not available")
         return [((channel.id, 1),)]
     groups = caller.auto_groups or (caller.group,)

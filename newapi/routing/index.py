@@ -3,8 +3,8 @@
 A channel serves every (group, model) pair of its comma-separated ``group`` and ``models``
 columns. For one pair, the candidate channels are split into *tiers* by priority, highest first;
 the relay tries the first tier (weighted random inside it) and falls back tier by tier on retry,
-as new-api does. Only enabled channels (status 1) are indexed; every channel, enabled or not,
-stays reachable by id through :meth:`RoutingIndex.channel`.
+as new-api does. Only enabled channels (status 1) of a served type are indexed; every channel,
+enabled or not, served or not, stays reachable by id through :meth:`RoutingIndex.channel`.
 
 An index is immutable: the channel cache builds a new one and swaps it in whole, so a request
 never sees a half-built table.
@@ -62,10 +62,17 @@ class ChannelSnapshot:
     setting: Mapping[str, Any] = field(default_factory=_no_values)
     settings: Mapping[str, Any] = field(default_factory=_no_values)
     channel_info: Mapping[str, Any] = field(default_factory=_no_values)
+    # False when this version of newapi has no adaptor for the type (an adopted new-api row).
+    served: bool = True
 
     @property
     def enabled(self) -> bool:
         return self.status == CHANNEL_ENABLED
+
+    @property
+    def routable(self) -> bool:
+        """Enabled and of a served type: a candidate for requests."""
+        return self.enabled and self.served
 
 
 Table = Mapping[str, Mapping[str, tuple[Tier, ...]]]
@@ -96,22 +103,22 @@ class RoutingIndex:
         return bool(self.tiers(group, model))
 
     def models_for_group(self, group: str) -> tuple[str, ...]:
-        """Models that at least one enabled channel serves in ``group``, sorted."""
+        """Models that at least one routable channel serves in ``group``, sorted."""
         return tuple(sorted(self.table.get(group, _EMPTY)))
 
     def groups(self) -> tuple[str, ...]:
-        """Groups that at least one enabled channel serves, sorted."""
+        """Groups that at least one routable channel serves, sorted."""
         return tuple(sorted(self.table))
 
     def all_models(self) -> tuple[str, ...]:
-        """Every model an enabled channel serves in any group, sorted."""
+        """Every model a routable channel serves in any group, sorted."""
         return tuple(sorted({model for models in self.table.values() for model in models}))
 
 
 def _build_table(channels: Iterable[ChannelSnapshot]) -> Table:
     candidates: defaultdict[tuple[str, str], list[tuple[int, int, int]]] = defaultdict(list)
     for channel in channels:
-        if not channel.enabled:
+        if not channel.routable:
             continue
         entry = (channel.priority, channel.id, max(channel.weight, 0))
         for group in channel.groups:

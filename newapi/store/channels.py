@@ -24,6 +24,7 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from newapi.adaptors.registry import served
 from newapi.models import Channel
 from newapi.models.channel import CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED
 from newapi.routing.index import ChannelSnapshot, RoutingIndex, split_list
@@ -93,6 +94,7 @@ def channel_json(channel: Channel) -> dict[str, Any]:
         "auto_ban": channel.auto_ban,
         "other_info": channel.other_info or "",
         "tag": channel.tag,
+        "served": served(channel.type or 0),  # read-only: False for an adopted unserved type
         "setting": channel.setting,
         "param_override": channel.param_override,
         "header_override": channel.header_override,
@@ -127,6 +129,7 @@ def snapshot(channel: Channel) -> ChannelSnapshot:
         setting=_frozen(channel.setting),
         settings=_frozen(channel.settings),
         channel_info=MappingProxyType(channel_info(channel)),
+        served=served(channel.type or 0),
     )
 
 

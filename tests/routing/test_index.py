@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError
+from dataclasses import FrozenInstanceError, replace
 
 import pytest
 
@@ -129,3 +129,15 @@ def test_the_key_stays_out_of_repr() -> None:
     assert "sk-secret-upstream-key" not in repr(channel)
     assert "sk-secret-upstream-key" not in repr(RoutingIndex.build([channel]))
     assert channel.key == "sk-secret-upstream-key"
+
+
+def test_channels_of_unserved_types_are_never_candidates() -> None:
+    served = _channel(1, models="gpt-4o,only-served")
+    adopted = replace(_channel(2, models="gpt-4o,only-adopted", priority=5), served=False)
+    index = RoutingIndex.build([served, adopted])
+    assert index.tiers("default", "gpt-4o") == (((1, 0),),)
+    assert not index.has("default", "only-adopted")
+    assert "only-adopted" not in index.all_models()
+    assert "only-adopted" not in index.models_for_group("default")
+    assert index.channel(2) is adopted  # still reachable by id (admin views, tests)
+    assert adopted.enabled and not adopted.routable and served.routable

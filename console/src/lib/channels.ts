@@ -20,7 +20,10 @@ export interface ChannelType {
   baseUrl: string
 }
 
-/** The types the relay speaks (README: channel types); others are listed by number. */
+/**
+ * The types this version serves (README: channel types): the only ones the type picker offers.
+ * Others can only be rows adopted from a new-api database; they are listed by number.
+ */
 export const CHANNEL_TYPES: ChannelType[] = [
   { id: 1, name: 'OpenAI', baseUrl: 'https://api.openai.com' },
   { id: 3, name: 'Azure OpenAI', baseUrl: '' },
@@ -79,6 +82,13 @@ export interface Channel {
   header_override?: string | null
   /** new-api's ChannelOtherSettings JSON (vertex_key_type, ...) */
   settings?: string | null
+  /** read-only: false when this version has no adaptor for the type (never routed or tested) */
+  served?: boolean
+}
+
+/** Whether newapi serves this channel: the API's `served`, else whether the picker knows the type. */
+export function isServed(channel: Pick<Channel, 'type' | 'served'>): boolean {
+  return channel.served ?? CHANNEL_TYPES.some((type) => type.id === channel.type)
 }
 
 export type MultiKeyMode = 'random' | 'polling'
