@@ -214,14 +214,25 @@ async def charged(root: ApiClient, token_id: int) -> dict[str, Any]:
     return {"token": token, "user": me, "logs": logs}
 
 
+def _balanced(books: dict[str, Any], load: Load) -> bool:
+    logged = sum(row["quota"] for row in books["logs"])
+    return (
+        len(books["logs"]) >= len(load.complete)
+        and books["token"]["used_quota"] == logged
+        and books["user"]["used_quota"] == logged
+    )
+
+
 async def check_books(gateway: Gateway, token_id: int, load: Load) -> dict[str, Any]:
     root = ApiClient(gateway.url)
     try:
         assert (await root.login(ROOT_USER, ROOT_PASSWORD)).success
-        # With Redis, a dead process's journal is adopted once its lease lapses (<= 15 s).
+        # With Redis, a dead process's journal is adopted once its lease lapses (<= 15 s). A dead
+        # worker may have written its log rows but not yet its batched counters: the books are
+        # read once they balance (or the time is up and the checks below say what is off).
         books = await poll(
             lambda: charged(root, token_id),
-            lambda books: len(books["logs"]) >= len(load.complete),
+            lambda books: _balanced(books, load),
             seconds=45,
         )
     finally:
@@ -352,7 +363,12 @@ async def test_sigkill_of_one_worker_loses_nothing(two_workers: Site, fake: Fake
         books = await check_books(second, token_id, load)
         assert len(books["logs"]) <= len(load.complete) + load.broken
         user = books["user"]
-        assert await two_workers.cached_user_balance(user["id"]) == user["quota"]
+        cached = await poll(
+            lambda: two_workers.cached_user_balance(user["id"]),
+            lambda balance: balance == user["quota"],
+            seconds=20,
+        )
+        assert cached == user["quota"]
     finally:
         await second.stop()
     assert "Traceback" not in first.log_text() + second.log_text()
