@@ -24,6 +24,7 @@ from newapi.models.channel import CHANNEL_AUTO_DISABLED, CHANNEL_ENABLED
 from newapi.protocol.convert import chat_request_to_claude, chat_request_to_gemini
 from newapi.protocol.usage import Usage, from_claude, from_gemini, from_openai
 from newapi.relay.credentials import TokenExchangeFailed
+from newapi.relay.translate import with_body_fields
 from newapi.relay.upstream import failure_from, map_model, redact
 from newapi.routing import channel_types
 from newapi.routing.index import ChannelSnapshot
@@ -109,12 +110,7 @@ def _probe_body(channel: ChannelSnapshot, wire: str, model: str) -> bytes:
     else:
         return orjson.dumps(chat)
     adaptor = adaptor_for(channel.type, model)
-    for name, value in (adaptor.body_fields if adaptor else {}).items():
-        if value is None:
-            body.pop(name, None)
-        else:
-            body[name] = value
-    return orjson.dumps(body)
+    return orjson.dumps(with_body_fields(body, adaptor) if adaptor else body)
 
 
 async def probe(state: AppState, channel: ChannelSnapshot, model: str) -> ProbeResult:

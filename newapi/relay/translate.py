@@ -71,12 +71,17 @@ def finish_body(body: dict[str, Any], channel: ChannelSnapshot, adaptor: Adaptor
     """The upstream body: the channel's ``param_override``, then the fields the upstream
     itself requires (a None value removes the field: Claude on Vertex AI takes no ``model``)."""
     body.update(channel.param_override)
+    return orjson.dumps(with_body_fields(body, adaptor))
+
+
+def with_body_fields(body: dict[str, Any], adaptor: Adaptor) -> dict[str, Any]:
+    """``body`` with the fields its upstream requires (a None value removes the field)."""
     for name, value in adaptor.body_fields.items():
         if value is None:
             body.pop(name, None)
         else:
             body[name] = value
-    return orjson.dumps(body)
+    return body
 
 
 def _effort_suffix(model: str) -> tuple[str, str | None]:

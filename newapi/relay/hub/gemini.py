@@ -16,7 +16,7 @@ from newapi.protocol.convert import (
 )
 from newapi.protocol.gemini import thinking_suffix
 from newapi.protocol.usage import Usage, from_gemini
-from newapi.relay.hub.sides import JSON, HubSink, HubSource
+from newapi.relay.hub.sides import JSON, ConvertedSource, HubSink, HubSource
 from newapi.relay.job import Job
 from newapi.relay.translate import (
     StreamTranslator,
@@ -41,30 +41,7 @@ class GeminiWire:
         return chat, from_gemini(body.get("usageMetadata"))
 
     def source(self, job: Job) -> HubSource:
-        return _GeminiSource(job)
-
-
-class _GeminiSource:
-    def __init__(self, job: Job) -> None:
-        self.converter = GeminiStreamToChat(model=job.model, include_usage=True)
-
-    @property
-    def finished(self) -> bool:
-        return self.converter.finished
-
-    def feed(self, event: bytes) -> list[JSON]:
-        data = sse.event_data(event)
-        parsed = load_json(data) if data else None
-        if not isinstance(parsed, dict):
-            return []
-        return list(self.converter.feed(parsed))  # an error chunk raises StreamError
-
-    def finish(self) -> list[JSON]:
-        return list(self.converter.finish())
-
-    def usage(self) -> Usage | None:
-        usage = self.converter.usage
-        return None if usage.is_empty else usage
+        return ConvertedSource(GeminiStreamToChat(model=job.model, include_usage=True))
 
 
 class GeminiCaller:

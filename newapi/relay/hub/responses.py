@@ -16,9 +16,8 @@ from newapi.protocol.convert import (
     responses_response_to_chat,
 )
 from newapi.protocol.usage import Usage, from_openai
-from newapi.relay.hub.sides import JSON, HubSink, HubSource
+from newapi.relay.hub.sides import JSON, ConvertedSource, HubSink, HubSource
 from newapi.relay.job import Job
-from newapi.relay.translate import load_json
 
 
 class ResponsesWire:
@@ -30,30 +29,7 @@ class ResponsesWire:
         return chat, from_openai(body.get("usage"))
 
     def source(self, job: Job) -> HubSource:
-        return _ResponsesSource(job)
-
-
-class _ResponsesSource:
-    def __init__(self, job: Job) -> None:
-        self.converter = ResponsesStreamToChat(model=job.model, include_usage=True)
-
-    @property
-    def finished(self) -> bool:
-        return self.converter.finished
-
-    def feed(self, event: bytes) -> list[JSON]:
-        data = sse.event_data(event)
-        parsed = load_json(data) if data else None
-        if not isinstance(parsed, dict):
-            return []
-        return list(self.converter.feed(parsed))  # response.failed / error raise StreamError
-
-    def finish(self) -> list[JSON]:
-        return list(self.converter.finish())
-
-    def usage(self) -> Usage | None:
-        usage = self.converter.usage
-        return None if usage.is_empty else usage
+        return ConvertedSource(ResponsesStreamToChat(model=job.model, include_usage=True))
 
 
 class ResponsesCaller:
