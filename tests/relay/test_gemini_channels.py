@@ -364,3 +364,23 @@ async def test_genai_sdk_function_calling_and_count_on_gemini_3(relay: Relay) ->
     counted = await client.aio.models.count_tokens(model=PRO3, contents="one two three four")
     assert 3 <= counted.total_tokens <= 10
     assert relay.fake.last.path.endswith(":generateContent")  # counting never reached upstream
+
+
+async def test_in_stream_gemini_error_reaches_the_caller_and_bills_what_was_sent(
+    relay: Relay,
+) -> None:
+    await gemini_channel(relay)
+    key = await relay.key()
+    relay.fake.scenario.text, relay.fake.scenario.chunks = "abcdefgh", 4
+    relay.fake.scenario.error = FakeError(status=500, after_chunks=2)
+    seen = ""
+    with pytest.raises(genai_errors.APIError) as broken:
+        async for chunk in await gemini_client(relay, key).aio.models.generate_content_stream(
+            model=FLASH, contents="x"
+        ):
+            seen += chunk.text or ""
+    assert seen == "abcd" and broken.value.code == 502
+    assert "the upstream failed" in broken.value.message
+    (log,) = await relay.logs(1)
+    status = orjson.loads(log["other"])["stream_status"]
+    assert status["status"] == "error" and status["end_reason"] == "upstream_error"

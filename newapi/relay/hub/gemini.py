@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from newapi.adaptors.base import Adaptor
@@ -9,6 +11,7 @@ from newapi.protocol import sse
 from newapi.protocol.convert import (
     ChatStreamToGemini,
     GeminiStreamToChat,
+    StreamError,
     chat_request_to_gemini,
     chat_response_to_gemini,
     gemini_response_to_chat,
@@ -106,21 +109,30 @@ class GeminiToGemini:
 
 
 class _PassGemini:
+    """Events pass as received; only what billing and the end of the stream need is read
+    (usageMetadata, finishReason, an error), nothing is converted."""
+
     def __init__(self, job: Job) -> None:
         self.job = job
-        self.watch = GeminiStreamToChat(model=job.model, include_usage=False)
+        self.metadata: Any = None  # the latest usageMetadata (each chunk repeats the totals)
+        self.finished = False
         self.served = False
-
-    @property
-    def finished(self) -> bool:
-        return self.watch.finished
 
     def event(self, raw: bytes) -> list[bytes]:
         data = sse.event_data(raw)
         parsed = load_json(data) if data else None
         if not isinstance(parsed, dict):
             return []
-        self.watch.feed(parsed)  # usage and finish reason; an error chunk raises StreamError
+        error = parsed.get("error")
+        if isinstance(error, dict):
+            raise StreamError(str(error.get("status") or "UNKNOWN"), str(error.get("message")))
+        if isinstance(parsed.get("usageMetadata"), dict):
+            self.metadata = parsed["usageMetadata"]
+        candidates = parsed.get("candidates")
+        if isinstance(candidates, list) and any(
+            isinstance(c, dict) and c.get("finishReason") for c in candidates
+        ):
+            self.finished = True
         self.served = True
         return [raw]
 
@@ -131,7 +143,7 @@ class _PassGemini:
         return [gemini_stream_error(message)]
 
     def usage(self) -> Usage | None:
-        usage = self.watch.usage
+        usage = from_gemini(self.metadata)
         if usage.is_empty:
             return Usage(self.job.counted_prompt(), 0, estimated=True) if self.served else None
         return usage
