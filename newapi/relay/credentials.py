@@ -65,11 +65,10 @@ class AccessTokens:
             return cached.value
         pending = self._pending.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._exchange(account, proxy))
+            pending = asyncio.ensure_future(self._exchange_and_keep(key, account, proxy))
             self._pending[key] = pending
             pending.add_done_callback(lambda _: self._pending.pop(key, None))
         token = await asyncio.shield(pending)
-        self._tokens[key] = token
         return token.value
 
     def forget(self, account: ServiceAccount, value: str) -> None:
@@ -95,6 +94,15 @@ class AccessTokens:
             "exp": now + LIFETIME,
         }
         return jwt.encode(signer, payload).decode()
+
+    async def _exchange_and_keep(
+        self, key: str, account: ServiceAccount, proxy: str | None
+    ) -> _Token:
+        # Cached before the exchange's future completes: a caller arriving between its end and
+        # the waiters' wake-up finds the token instead of starting a second exchange.
+        token = await self._exchange(account, proxy)
+        self._tokens[key] = token
+        return token
 
     async def _exchange(self, account: ServiceAccount, proxy: str | None) -> _Token:
         form = {"grant_type": GRANT_TYPE, "assertion": self.grant(account)}
